@@ -1,0 +1,49 @@
+//! `negotiator`: the command-line front end of Negotiator.
+
+mod ca_cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Negotiator: IKE key negotiation and PKI key management for IPsec.
+#[derive(Debug, Parser)]
+#[command(name = "negotiator", version, about)]
+struct Cli {
+    /// Log filter (tracing EnvFilter syntax), e.g. `info`, `negotiator=debug`.
+    #[arg(long, global = true, env = "NEGOTIATOR_LOG", default_value = "warn")]
+    log: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Certificate authority operations.
+    #[command(subcommand)]
+    Ca(ca_cmd::CaCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli.log);
+    let result = match cli.command {
+        Command::Ca(cmd) => ca_cmd::run(cmd),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("negotiator: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_logging(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
