@@ -94,6 +94,15 @@ expect_check "psk capture passes" 0 "" "$psk" 500 4500
 expect_check "cert capture passes with keys" 0 "" -k "$data/ikev2-cert.keys" "$cert" 500 4500
 expect_check "psk capture passes with keys" 0 "" -k "$data/ikev2-psk.keys" "$psk" 500 4500
 expect_check "explicit port kinds" 0 "" "$cert" 500/ike 4500/natt
+expect_check "rekey capture passes with both IKE SAs' keys" 0 "" -k "$data/ikev2-rekey.keys" "$data/ikev2-rekey.pcap" 500 4500
+# With only the first IKE SA's keys, the messages after the IKE rekey stay
+# opaque: still no failure (nothing to verify), so the check passes.
+head -1 "$data/ikev2-rekey.keys" > "$tmp/first.keys"
+expect_check "rekey capture with first SA's keys only" 0 "" -k "$tmp/first.keys" "$data/ikev2-rekey.pcap" 500 4500
+# Zeroed initiator keys (SK_ei, SK_ai) for the right SPIs: the initiator's
+# encrypted frames fail, the responder's (SK_er, SK_ar intact) still verify.
+sed -n 1p "$data/ikev2-cert.keys" | awk -F, -v OFS=, '{ $3 = "00000000000000000000000000000000"; $6 = "0000000000000000000000000000000000000000000000000000000000000000"; print }' > "$tmp/wrong.keys"
+expect_check "wrong SK_ei/SK_ai fail every initiator SK frame (3,4,18), not the responder's" 1 "3,4,18" -k "$tmp/wrong.keys" "$cert" 500 4500
 out="$("$check" "$cert" 500 4500 2>&1)"
 grep -q "7 IKEv2 frame(s), 12 ESP" <<<"$out" && ok "cert capture counts 7 IKE + 12 ESP" ||
   bad "cert capture counts: $out"
@@ -134,7 +143,7 @@ expect_check "usage: bad port" 2 "" "$cert" 70000
 expect_check "usage: bad kind" 2 "" "$cert" 500/foo
 
 # --- extractor: reproduces the committed fixtures, agrees with tshark
-for s in ikev2-cert ikev2-psk; do
+for s in ikev2-cert ikev2-psk ikev2-rekey; do
   mkdir -p "$tmp/x-$s"
   if python3 "$extract" --check-tshark --out "$tmp/x-$s" "$data/$s.pcap" 2>"$tmp/x-$s.err"; then
     want="$(cd "$data" && ls -- ??-"$s"-*.bin)"
