@@ -463,11 +463,14 @@ fn parse_delete(mut r: Reader<'_>) -> Result<Delete, Error> {
     let count_off = r.offset();
     let declared = usize::from(r.u16()?);
     let size = usize::from(spi_size);
-    let actual = r.remaining().checked_div(size).unwrap_or(0);
+    let needed = declared.saturating_mul(size);
     // With SPI size 0 no SPI can be present, so the count must be 0.
-    if declared != actual || r.remaining() != actual.saturating_mul(size) {
+    if needed > r.remaining() || (size == 0 && declared != 0) {
         return Err(Error::new(
-            ErrorKind::CountMismatch { declared, actual },
+            ErrorKind::CountMismatch {
+                declared,
+                actual: r.remaining().checked_div(size).unwrap_or(0),
+            },
             count_off,
             "Delete SPI count",
         ));
