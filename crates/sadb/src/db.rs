@@ -1,0 +1,635 @@
+//! The SA database proper: tables, indexes, acquires and timers.
+
+use std::cmp::Reverse;
+use std::collections::hash_map::Entry;
+use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use crate::types::{AcquireResult, ChildSaEntry, SaParams, SaState, SaStats, SadbError, SadbEvent};
+
+/// SPIs 0..=255 are reserved (RFC 4303 §2.1).
+const MAX_RESERVED_SPI: u32 = 255;
+/// Default time an acquire may stay unanswered before it is failed.
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Random attempts before falling back to a linear probe (broken RNG).
+const RANDOM_SPI_ATTEMPTS: usize = 64;
+
+/// One or more SPIs sharing a key in a secondary index. The common case
+/// holds one value inline without a heap allocation.
+#[derive(Debug, Clone)]
+enum Slot {
+    One(u32),
+    Many(Vec<u32>),
+}
+
+impl Slot {
+    fn push(&mut self, v: u32) {
+        match self {
+            Slot::One(a) => *self = Slot::Many(vec![*a, v]),
+            Slot::Many(list) => list.push(v),
+        }
+    }
+
+    /// Removes `v`; returns true when the slot became empty.
+    fn remove(&mut self, v: u32) -> bool {
+        match self {
+            Slot::One(a) => *a == v,
+            Slot::Many(list) => {
+                list.retain(|x| *x != v);
+                match list.as_slice() {
+                    [] => true,
+                    [one] => {
+                        *self = Slot::One(*one);
+                        false
+                    }
+                    _ => false,
+                }
+            }
+        }
+    }
+
+    fn as_slice(&self) -> &[u32] {
+        match self {
+            Slot::One(a) => std::slice::from_ref(a),
+            Slot::Many(list) => list,
+        }
+    }
+}
+
+fn index_insert<K: std::hash::Hash + Eq>(map: &mut HashMap<K, Slot>, key: K, v: u32) {
+    match map.entry(key) {
+        Entry::Occupied(mut e) => e.get_mut().push(v),
+        Entry::Vacant(e) => {
+            e.insert(Slot::One(v));
+        }
+    }
+}
+
+fn index_remove<K: std::hash::Hash + Eq>(map: &mut HashMap<K, Slot>, key: K, v: u32) {
+    if let Entry::Occupied(mut e) = map.entry(key)
+        && e.get_mut().remove(v)
+    {
+        e.remove();
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum TimerKind {
+    Soft {
+        spi_in: u32,
+        serial: u64,
+    },
+    Hard {
+        spi_in: u32,
+        serial: u64,
+    },
+    Acquire {
+        acquire_id: u64,
+        destination: IpAddr,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Timer {
+    at: Instant,
+    kind: TimerKind,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct PendingAcquire {
+    acquire_id: u64,
+}
+
+/// The Security Association Database (RFC 4301 §4.4.2).
+///
+/// * Inbound lookup by SPI is one hash probe.
+/// * Outbound lookup by destination is one hash probe for SAs whose remote
+///   selector is a single address (the road-warrior case) plus a scan of the
+///   SAs with wider remote selectors (site-to-site, normally few).
+/// * Lifetimes are kept in a timer heap with lazy deletion; stale timers
+///   are compacted away when they outnumber the live ones.
+///
+/// Time is always passed in; the database never reads the clock.
+#[derive(Debug)]
+pub struct SaDb {
+    sas: HashMap<u32, ChildSaEntry>,
+    /// spi_out → spi_in (peers choose their SPIs independently, so one
+    /// spi_out can be shared by SAs to different peers).
+    by_spi_out: HashMap<u32, Slot>,
+    /// Single-address remote selector → spi_in.
+    by_host: HashMap<IpAddr, Slot>,
+    /// spi_in of SAs with at least one multi-address remote selector.
+    ranged: Vec<u32>,
+    reserved: HashSet<u32>,
+    pending: HashMap<IpAddr, PendingAcquire>,
+    timers: BinaryHeap<Reverse<Timer>>,
+    events: VecDeque<SadbEvent>,
+    next_serial: u64,
+    next_acquire_id: u64,
+    acquire_timeout: Duration,
+}
+
+impl Default for SaDb {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SaDb {
+    /// An empty database.
+    pub fn new() -> Self {
+        SaDb {
+            sas: HashMap::new(),
+            by_spi_out: HashMap::new(),
+            by_host: HashMap::new(),
+            ranged: Vec::new(),
+            reserved: HashSet::new(),
+            pending: HashMap::new(),
+            timers: BinaryHeap::new(),
+            events: VecDeque::new(),
+            next_serial: 1,
+            next_acquire_id: 1,
+            acquire_timeout: DEFAULT_ACQUIRE_TIMEOUT,
+        }
+    }
+
+    /// Sets how long an acquire may stay unanswered before it is failed
+    /// with [`SadbEvent::AcquireFailed`] (default 30 s).
+    pub fn set_acquire_timeout(&mut self, timeout: Duration) {
+        self.acquire_timeout = timeout;
+    }
+
+    fn spi_free(&self, spi: u32) -> bool {
+        spi > MAX_RESERVED_SPI && !self.sas.contains_key(&spi) && !self.reserved.contains(&spi)
+    }
+
+    /// Allocates a random inbound SPI that is not reserved by RFC 4303
+    /// (0..=255), not installed and not already allocated. It stays reserved
+    /// until [`install`](Self::install) or [`release_spi`](Self::release_spi).
+    ///
+    /// `rng` fills its argument with random octets. Should it keep producing
+    /// taken values, the search continues linearly so that it always ends.
+    pub fn allocate_spi(&mut self, rng: &mut dyn FnMut(&mut [u8])) -> u32 {
+        let mut candidate = 0u32;
+        for _ in 0..RANDOM_SPI_ATTEMPTS {
+            let mut b = [0u8; 4];
+            rng(&mut b);
+            candidate = u32::from_be_bytes(b);
+            if self.spi_free(candidate) {
+                self.reserved.insert(candidate);
+                return candidate;
+            }
+        }
+        let mut c = candidate.max(MAX_RESERVED_SPI + 1);
+        // At most 2^32 - 256 SPIs can be taken, and memory runs out long
+        // before, so this probe finds a free value.
+        while !self.spi_free(c) {
+            c = if c == u32::MAX {
+                MAX_RESERVED_SPI + 1
+            } else {
+                c + 1
+            };
+        }
+        self.reserved.insert(c);
+        c
+    }
+
+    /// Returns an allocated but not installed SPI to the pool.
+    pub fn release_spi(&mut self, spi: u32) {
+        self.reserved.remove(&spi);
+    }
+
+    /// True when `spi` is allocated and waiting for installation.
+    pub fn is_reserved(&self, spi: u32) -> bool {
+        self.reserved.contains(&spi)
+    }
+
+    /// Asks for an outbound SA towards `destination`.
+    ///
+    /// Returns [`AcquireResult::Established`] when an installed SA's remote
+    /// selectors cover it; [`AcquireResult::Pending`] when a negotiation is
+    /// already running; otherwise registers a new acquire, emits
+    /// [`SadbEvent::Acquire`] and returns [`AcquireResult::Start`].
+    pub fn acquire(&mut self, destination: IpAddr, now: Instant) -> AcquireResult {
+        if let Some(sa) = self.outbound_for(destination) {
+            return AcquireResult::Established {
+                spi_out: sa.params.spi_out,
+            };
+        }
+        if self.pending.contains_key(&destination) {
+            return AcquireResult::Pending;
+        }
+        let acquire_id = self.next_acquire_id;
+        self.next_acquire_id += 1;
+        self.pending
+            .insert(destination, PendingAcquire { acquire_id });
+        if let Some(at) = now.checked_add(self.acquire_timeout) {
+            self.timers.push(Reverse(Timer {
+                at,
+                kind: TimerKind::Acquire {
+                    acquire_id,
+                    destination,
+                },
+            }));
+        }
+        self.events.push_back(SadbEvent::Acquire {
+            acquire_id,
+            destination,
+        });
+        AcquireResult::Start { acquire_id }
+    }
+
+    /// Reports that negotiating for `destination` failed; the next
+    /// [`acquire`](Self::acquire) starts afresh. Emits
+    /// [`SadbEvent::AcquireFailed`] when an acquire was pending.
+    pub fn acquire_failed(&mut self, destination: IpAddr) {
+        if let Some(p) = self.pending.remove(&destination) {
+            self.events.push_back(SadbEvent::AcquireFailed {
+                acquire_id: p.acquire_id,
+                destination,
+            });
+        }
+        self.prune_top();
+    }
+
+    /// Number of acquires waiting for a negotiation result.
+    pub fn pending_acquires(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Installs an SA pair. Emits [`SadbEvent::Installed`] and resolves the
+    /// pending acquires whose destination it covers.
+    pub fn install(&mut self, params: SaParams, now: Instant) -> Result<(), SadbError> {
+        Self::validate(&params)?;
+        if self.sas.contains_key(&params.spi_in) {
+            return Err(SadbError::DuplicateSpi(params.spi_in));
+        }
+        if let Some(slot) = self.by_spi_out.get(&params.spi_out) {
+            let clash = slot.as_slice().iter().any(|s| {
+                self.sas
+                    .get(s)
+                    .is_some_and(|e| e.params.remote == params.remote)
+            });
+            if clash {
+                return Err(SadbError::DuplicateOutboundSpi(params.spi_out));
+            }
+        }
+
+        let spi_in = params.spi_in;
+        let spi_out = params.spi_out;
+        let serial = self.next_serial;
+        self.next_serial += 1;
+        self.reserved.remove(&spi_in);
+
+        index_insert(&mut self.by_spi_out, spi_out, spi_in);
+        let mut is_ranged = false;
+        let mut hosts: Vec<IpAddr> = Vec::new();
+        for ts in &params.remote_ts {
+            if ts.is_host() {
+                if !hosts.contains(&ts.start) {
+                    hosts.push(ts.start);
+                }
+            } else {
+                is_ranged = true;
+            }
+        }
+        for h in hosts {
+            index_insert(&mut self.by_host, h, spi_in);
+        }
+        if is_ranged {
+            self.ranged.push(spi_in);
+        }
+
+        let lt = params.lifetime;
+        for (secs, hard) in [(lt.soft_secs, false), (lt.hard_secs, true)] {
+            let at = secs.and_then(|s| now.checked_add(Duration::from_secs(s)));
+            if let Some(at) = at {
+                let kind = if hard {
+                    TimerKind::Hard { spi_in, serial }
+                } else {
+                    TimerKind::Soft { spi_in, serial }
+                };
+                self.timers.push(Reverse(Timer { at, kind }));
+            }
+        }
+
+        let entry = ChildSaEntry {
+            params,
+            installed_at: now,
+            state: SaState::Active,
+            stats: SaStats::default(),
+            serial,
+        };
+        self.pending.retain(|dest, _| !entry.covers(*dest));
+        self.sas.insert(spi_in, entry);
+        self.prune_top();
+        self.events
+            .push_back(SadbEvent::Installed { spi_in, spi_out });
+        self.maybe_compact();
+        Ok(())
+    }
+
+    fn validate(p: &SaParams) -> Result<(), SadbError> {
+        for spi in [p.spi_in, p.spi_out] {
+            if spi <= MAX_RESERVED_SPI {
+                return Err(SadbError::ReservedSpi(spi));
+            }
+        }
+        if p.local.is_ipv4() != p.remote.is_ipv4() {
+            return Err(SadbError::InvalidParams(
+                "local and remote address families differ",
+            ));
+        }
+        if p.local_ts.is_empty() || p.remote_ts.is_empty() {
+            return Err(SadbError::InvalidParams("empty traffic selector list"));
+        }
+        if !p.local_ts.iter().chain(&p.remote_ts).all(|t| t.is_valid()) {
+            return Err(SadbError::InvalidParams("malformed traffic selector"));
+        }
+        if p.replay_window != 0 && !(32..=65536).contains(&p.replay_window) {
+            return Err(SadbError::InvalidParams(
+                "replay window must be 0 or 32..=65536",
+            ));
+        }
+        p.lifetime.validate().map_err(SadbError::InvalidParams)?;
+        p.inbound.validate().map_err(SadbError::InvalidKeys)?;
+        p.outbound.validate().map_err(SadbError::InvalidKeys)?;
+        Ok(())
+    }
+
+    /// The SA for inbound packets carrying `spi`.
+    pub fn lookup_inbound(&self, spi: u32) -> Option<&ChildSaEntry> {
+        self.sas.get(&spi)
+    }
+
+    /// Mutable access to the SA for inbound packets carrying `spi`.
+    pub fn lookup_inbound_mut(&mut self, spi: u32) -> Option<&mut ChildSaEntry> {
+        self.sas.get_mut(&spi)
+    }
+
+    /// The installed SAs whose outbound SPI is `spi_out` (normally one; SAs
+    /// to different peers may share a value).
+    pub fn lookup_outbound(&self, spi_out: u32) -> impl Iterator<Item = &ChildSaEntry> {
+        self.by_spi_out
+            .get(&spi_out)
+            .map(Slot::as_slice)
+            .unwrap_or(&[])
+            .iter()
+            .filter_map(|s| self.sas.get(s))
+    }
+
+    /// The newest installed SA whose remote selectors cover `destination`
+    /// (so traffic moves to a rekeyed SA as soon as it is installed).
+    pub fn outbound_for(&self, destination: IpAddr) -> Option<&ChildSaEntry> {
+        let hosts = self
+            .by_host
+            .get(&destination)
+            .map(Slot::as_slice)
+            .unwrap_or(&[])
+            .iter()
+            .filter_map(|s| self.sas.get(s));
+        let ranged = self
+            .ranged
+            .iter()
+            .filter_map(|s| self.sas.get(s))
+            .filter(|e| e.covers(destination));
+        hosts.chain(ranged).max_by_key(|e| e.serial)
+    }
+
+    /// Counts one received packet of `bytes` payload octets on `spi_in`.
+    /// May emit [`SadbEvent::SoftExpired`], or remove the SA and emit
+    /// [`SadbEvent::HardExpired`] + [`SadbEvent::Deleted`].
+    pub fn record_inbound(&mut self, spi_in: u32, bytes: u64, now: Instant) {
+        let Some(e) = self.sas.get_mut(&spi_in) else {
+            return;
+        };
+        e.stats.packets_in = e.stats.packets_in.saturating_add(1);
+        e.stats.bytes_in = e.stats.bytes_in.saturating_add(bytes);
+        e.stats.last_in = Some(now);
+        self.check_volume(spi_in);
+    }
+
+    /// Counts one sent packet of `bytes` payload octets on `spi_out`.
+    ///
+    /// When several SAs (to different peers) share `spi_out`, the newest is
+    /// charged; use [`record_outbound_pair`](Self::record_outbound_pair)
+    /// to name the SA unambiguously.
+    pub fn record_outbound(&mut self, spi_out: u32, bytes: u64, now: Instant) {
+        let spi_in = self
+            .lookup_outbound(spi_out)
+            .max_by_key(|e| e.serial)
+            .map(|e| e.params.spi_in);
+        if let Some(spi_in) = spi_in {
+            self.record_outbound_pair(spi_in, bytes, now);
+        }
+    }
+
+    /// Counts one sent packet on the SA identified by its inbound SPI.
+    pub fn record_outbound_pair(&mut self, spi_in: u32, bytes: u64, now: Instant) {
+        let Some(e) = self.sas.get_mut(&spi_in) else {
+            return;
+        };
+        e.stats.packets_out = e.stats.packets_out.saturating_add(1);
+        e.stats.bytes_out = e.stats.bytes_out.saturating_add(bytes);
+        e.stats.last_out = Some(now);
+        self.check_volume(spi_in);
+    }
+
+    /// Counts a packet dropped by the anti-replay check.
+    pub fn record_replay_drop(&mut self, spi_in: u32) {
+        if let Some(e) = self.sas.get_mut(&spi_in) {
+            e.stats.replay_drops = e.stats.replay_drops.saturating_add(1);
+        }
+    }
+
+    /// Counts a packet whose ICV failed to verify.
+    pub fn record_auth_failure(&mut self, spi_in: u32) {
+        if let Some(e) = self.sas.get_mut(&spi_in) {
+            e.stats.auth_failures = e.stats.auth_failures.saturating_add(1);
+        }
+    }
+
+    fn check_volume(&mut self, spi_in: u32) {
+        let Some(e) = self.sas.get_mut(&spi_in) else {
+            return;
+        };
+        let lt = e.params.lifetime;
+        let s = e.stats;
+        let reached = |limit: Option<u64>, a: u64, b: u64| limit.is_some_and(|l| a >= l || b >= l);
+        let hard = reached(lt.hard_bytes, s.bytes_in, s.bytes_out)
+            || reached(lt.hard_packets, s.packets_in, s.packets_out);
+        if hard {
+            self.expire_hard(spi_in);
+            return;
+        }
+        let soft = reached(lt.soft_bytes, s.bytes_in, s.bytes_out)
+            || reached(lt.soft_packets, s.packets_in, s.packets_out);
+        if soft && e.state == SaState::Active {
+            e.state = SaState::SoftExpired;
+            self.events.push_back(SadbEvent::SoftExpired { spi_in });
+            self.prune_top();
+        }
+    }
+
+    fn expire_hard(&mut self, spi_in: u32) {
+        if let Some(e) = self.remove_entry(spi_in) {
+            self.events.push_back(SadbEvent::HardExpired { spi_in });
+            self.events.push_back(SadbEvent::Deleted {
+                spi_in,
+                spi_out: e.params.spi_out,
+            });
+        }
+        self.prune_top();
+    }
+
+    fn remove_entry(&mut self, spi_in: u32) -> Option<ChildSaEntry> {
+        let e = self.sas.remove(&spi_in)?;
+        index_remove(&mut self.by_spi_out, e.params.spi_out, spi_in);
+        let mut ranged = false;
+        for ts in &e.params.remote_ts {
+            if ts.is_host() {
+                index_remove(&mut self.by_host, ts.start, spi_in);
+            } else {
+                ranged = true;
+            }
+        }
+        if ranged && let Some(pos) = self.ranged.iter().position(|s| *s == spi_in) {
+            self.ranged.swap_remove(pos);
+        }
+        Some(e)
+    }
+
+    /// Removes an SA; emits [`SadbEvent::Deleted`] when it existed.
+    pub fn delete(&mut self, spi_in: u32) -> Option<ChildSaEntry> {
+        let e = self.remove_entry(spi_in)?;
+        self.events.push_back(SadbEvent::Deleted {
+            spi_in,
+            spi_out: e.params.spi_out,
+        });
+        self.prune_top();
+        Some(e)
+    }
+
+    /// Inbound SPIs of all SAs owned by the IKE SA `ike_sa` (a scan).
+    pub fn spis_of_ike_sa(&self, ike_sa: u64) -> Vec<u32> {
+        self.sas
+            .values()
+            .filter(|e| e.params.ike_sa == ike_sa)
+            .map(|e| e.params.spi_in)
+            .collect()
+    }
+
+    /// Processes every timer due at `now`: soft expiry (emits
+    /// [`SadbEvent::SoftExpired`]), hard expiry (removes the SA, emits
+    /// [`SadbEvent::HardExpired`] and [`SadbEvent::Deleted`]) and acquire
+    /// timeouts (emits [`SadbEvent::AcquireFailed`]).
+    pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some(Reverse(t)) = self.timers.peek().copied() {
+            if t.at > now {
+                break;
+            }
+            self.timers.pop();
+            match t.kind {
+                TimerKind::Soft { spi_in, serial } => {
+                    if let Some(e) = self.sas.get_mut(&spi_in)
+                        && e.serial == serial
+                        && e.state == SaState::Active
+                    {
+                        e.state = SaState::SoftExpired;
+                        self.events.push_back(SadbEvent::SoftExpired { spi_in });
+                    }
+                }
+                TimerKind::Hard { spi_in, serial } => {
+                    if self.sas.get(&spi_in).is_some_and(|e| e.serial == serial) {
+                        self.expire_hard(spi_in);
+                    }
+                }
+                TimerKind::Acquire {
+                    acquire_id,
+                    destination,
+                } => {
+                    if self
+                        .pending
+                        .get(&destination)
+                        .is_some_and(|p| p.acquire_id == acquire_id)
+                    {
+                        self.acquire_failed(destination);
+                    }
+                }
+            }
+        }
+        self.prune_top();
+    }
+
+    /// The earliest instant at which [`handle_timeout`](Self::handle_timeout)
+    /// has work.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.peek().map(|Reverse(t)| t.at)
+    }
+
+    /// Takes the next pending event.
+    pub fn poll_event(&mut self) -> Option<SadbEvent> {
+        self.events.pop_front()
+    }
+
+    /// All installed SAs, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = &ChildSaEntry> {
+        self.sas.values()
+    }
+
+    /// Number of installed SAs.
+    pub fn len(&self) -> usize {
+        self.sas.len()
+    }
+
+    /// True when no SA is installed.
+    pub fn is_empty(&self) -> bool {
+        self.sas.is_empty()
+    }
+
+    fn timer_live(&self, t: &Timer) -> bool {
+        match t.kind {
+            TimerKind::Soft { spi_in, serial } => self
+                .sas
+                .get(&spi_in)
+                .is_some_and(|e| e.serial == serial && e.state == SaState::Active),
+            TimerKind::Hard { spi_in, serial } => {
+                self.sas.get(&spi_in).is_some_and(|e| e.serial == serial)
+            }
+            TimerKind::Acquire {
+                acquire_id,
+                destination,
+            } => self
+                .pending
+                .get(&destination)
+                .is_some_and(|p| p.acquire_id == acquire_id),
+        }
+    }
+
+    /// Pops stale timers off the top of the heap so that
+    /// [`poll_timeout`](Self::poll_timeout) reports a live deadline.
+    fn prune_top(&mut self) {
+        while let Some(Reverse(t)) = self.timers.peek() {
+            if self.timer_live(t) {
+                break;
+            }
+            self.timers.pop();
+        }
+    }
+
+    /// Drops timers of deleted SAs when they make up most of the heap, so
+    /// its size stays proportional to the live SAs.
+    fn maybe_compact(&mut self) {
+        let live_bound = 2 * self.sas.len() + self.pending.len();
+        if self.timers.len() <= 1024 || self.timers.len() <= 2 * live_bound {
+            return;
+        }
+        let timers = std::mem::take(&mut self.timers).into_vec();
+        let kept: Vec<_> = timers
+            .into_iter()
+            .filter(|Reverse(t)| self.timer_live(t))
+            .collect();
+        self.timers = BinaryHeap::from(kept);
+    }
+}
