@@ -259,3 +259,130 @@ fn encrypted_messages_are_single_sk_payloads() {
         assert_eq!(sk.first_inner, expect_first, "{name}");
     }
 }
+
+/// The decrypted SK content (`*.inner`, produced by the lab's
+/// scripts/verify-ike-keys.py with the session keys, ICVs verified) must
+/// parse as a payload chain whose first type is the SK/SKF payload's Next
+/// Payload in the matching `.bin`, and re-encode to identical bytes.
+#[test]
+fn every_decrypted_inner_chain_round_trips() {
+    let d = dir();
+    let mut inners: Vec<PathBuf> = std::fs::read_dir(&d)
+        .unwrap_or_else(|e| panic!("{}: {e}", d.display()))
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "inner"))
+        .collect();
+    inners.sort();
+    assert!(!inners.is_empty(), "no *.inner in {}", d.display());
+    let mut non_empty = 0;
+    for path in &inners {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let inner = std::fs::read(path).unwrap();
+        let outer = read(&name.replace(".inner", ".bin"));
+        let first = match outer.payloads.as_slice() {
+            [
+                Payload {
+                    body: PayloadBody::Sk(sk),
+                    ..
+                },
+            ] => sk.first_inner,
+            [
+                Payload {
+                    body: PayloadBody::Skf(f),
+                    ..
+                },
+            ] => {
+                assert_eq!(f.number, 1, "{name}: reassembly starts at fragment 1");
+                f.first_inner
+            }
+            other => panic!("{name}: outer message is not SK/SKF: {other:?}"),
+        };
+        let chain = parse_payloads(first, &inner).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(chain.is_empty(), inner.is_empty(), "{name}");
+        let mut out = Vec::new();
+        assert_eq!(encode_payloads(&chain, &mut out), first, "{name}");
+        assert_eq!(out, inner, "{name}: encode(parse(inner)) != inner");
+        if !chain.is_empty() {
+            non_empty += 1;
+        }
+    }
+    assert!(non_empty >= 10, "only {non_empty} non-empty inner chains");
+}
+
+#[test]
+fn psk_ike_auth_inner_matches_charon_log() {
+    // ikev2-psk.charon-dumps.txt: IDx' for a and b, and the AUTH values
+    // charon computed ("AUTH = prf(prf(secret, keypad), octets) = ...").
+    let hex = |s: &str| -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    };
+    let chain_of = |stem: &str| {
+        let outer = read(&format!("{stem}.bin"));
+        let [
+            Payload {
+                body: PayloadBody::Sk(sk),
+                ..
+            },
+        ] = outer.payloads.as_slice()
+        else {
+            panic!("{stem}")
+        };
+        let inner = std::fs::read(dir().join(format!("{stem}.inner"))).unwrap();
+        parse_payloads(sk.first_inner, &inner).unwrap()
+    };
+    let req = chain_of("03-ikev2-psk-ike_auth-i");
+    let idi = req
+        .iter()
+        .find_map(|p| match &p.body {
+            PayloadBody::IdI(id) => Some(id.body_bytes()),
+            _ => None,
+        })
+        .expect("IDi");
+    assert_eq!(idi, hex("02000000612e6c61622e6578616d706c65"));
+    let auth = req
+        .iter()
+        .find_map(|p| match &p.body {
+            PayloadBody::Auth(a) => Some(a.clone()),
+            _ => None,
+        })
+        .expect("AUTH");
+    assert_eq!(auth.method, AuthMethod::SHARED_KEY_MIC);
+    assert_eq!(
+        auth.data,
+        hex("0169e6ba8a115c7d6af0a8ced4ae3c2db8dc61dcd4afe59efc637694bf105641")
+    );
+    let resp = chain_of("04-ikev2-psk-ike_auth-r");
+    let idr = resp
+        .iter()
+        .find_map(|p| match &p.body {
+            PayloadBody::IdR(id) => Some(id.body_bytes()),
+            _ => None,
+        })
+        .expect("IDr");
+    assert_eq!(idr, hex("02000000622e6c61622e6578616d706c65"));
+    // Protected networks from the README: 198.51.100.0/28 and
+    // 198.51.100.16/28 (initiator's and responder's).
+    let ts = |c: &[Payload], want_i: bool| {
+        c.iter()
+            .find_map(|p| match (&p.body, want_i) {
+                (PayloadBody::TsI(t), true) | (PayloadBody::TsR(t), false) => Some(t.clone()),
+                _ => None,
+            })
+            .expect("TS")
+    };
+    let tsi = ts(&resp, true);
+    let tsr = ts(&resp, false);
+    let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+    assert_eq!(
+        tsi[0].addr_range(),
+        Some((ip("198.51.100.0"), ip("198.51.100.15")))
+    );
+    assert_eq!(
+        tsr[0].addr_range(),
+        Some((ip("198.51.100.16"), ip("198.51.100.31")))
+    );
+}
