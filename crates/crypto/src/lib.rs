@@ -10,6 +10,8 @@ mod kex;
 mod provider;
 mod secret;
 
+pub mod ikev2;
+
 pub use alg::{Encr, Group, Integ, Prf};
 pub use provider::{AwsLcProvider, default_provider};
 pub use secret::Secret;
