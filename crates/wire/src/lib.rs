@@ -9,4 +9,6 @@
 //! and every failure is a named [`v2::Error`] carrying the byte offset and the
 //! name of the structure being read.
 
+#![warn(missing_docs)]
+
 pub mod v2;
