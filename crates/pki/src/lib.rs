@@ -1,1 +1,27 @@
-//! placeholder
+//! `negotiator-pki`: a minimal CA for a private IKE PKI, DN/SAN handling,
+//! and the peer-certificate check used during IKE authentication.
+//!
+//! Certificates are built and parsed with a small bounds-checked DER layer;
+//! keys and signatures use aws-lc-rs through a small local provider
+//! (`negotiator-crypto` had no signature API yet when this was written).
+
+mod ca;
+mod cert;
+mod asn1;
+mod dn;
+mod error;
+mod keys;
+mod pem;
+mod san;
+mod sig;
+mod time;
+mod verify;
+
+pub use ca::{BACKDATE_SECS, CA_CERT_FILE, CA_KEY_FILE, CA_STATE_FILE, Ca, IssueRequest, IssuedRecord};
+pub use dn::{name_to_string, parse_dn};
+pub use error::PkiError;
+pub use keys::{KeyType, PrivateKey};
+pub use pem::{MAX_BUNDLE_CERTS, MAX_BUNDLE_LEN, parse_certificate_pem_or_der, to_pem};
+pub use san::San;
+pub use time::format_rfc3339;
+pub use verify::{MAX_PATH_DEPTH, PeerCertificate, verify_peer_chain};
