@@ -46,34 +46,30 @@ struct Ava {
     value: String,
 }
 
+/// Removes unescaped spaces at both ends and returns the value.
+fn trim_value(v: &[(char, bool)]) -> String {
+    let is_pad = |x: &(char, bool)| x.0 == ' ' && !x.1;
+    let start = v.iter().position(|x| !is_pad(x)).unwrap_or(v.len());
+    let end = v.iter().rposition(|x| !is_pad(x)).map_or(start, |e| e + 1);
+    v.get(start..end).unwrap_or(&[]).iter().map(|x| x.0).collect()
+}
+
 /// Splits the string into RDNs (outer) of AVAs (inner, joined by `+`).
 fn split_rdns(input: &str) -> Result<Vec<Vec<Ava>>, PkiError> {
     let mut rdns = Vec::new();
     let mut avas = Vec::new();
     let mut ty = String::new();
-    let mut value = String::new();
+    // Value characters with a flag telling whether they came from an escape.
+    let mut value: Vec<(char, bool)> = Vec::new();
     let mut in_value = false;
-    // Bytes of the value that came from escapes: trailing spaces there are kept.
-    let mut escaped_tail = 0usize;
-    let mut chars = input.chars().peekable();
-    let finish_ava = |ty: &mut String, value: &mut String, escaped_tail: usize, avas: &mut Vec<Ava>| {
-        let t = ty.trim().to_string();
-        // Trim unescaped leading and trailing spaces of the value.
-        let keep = value.len() - escaped_tail;
-        let head = value[..keep].trim_end().to_string() + &value[keep..];
-        let v = head.trim_start().to_string();
-        avas.push(Ava { ty: t, value: v });
-        ty.clear();
-        value.clear();
-    };
+    let mut chars = input.chars();
     while let Some(c) = chars.next() {
         if !in_value {
             match c {
-                '=' => {
-                    in_value = true;
-                    escaped_tail = 0;
+                '=' => in_value = true,
+                ',' | '+' | ';' => {
+                    return Err(dn_err(input, format!("attribute type missing '=' before {c:?}")));
                 }
-                ',' | '+' | ';' => return Err(dn_err(input, format!("attribute type missing '=' before {c:?}"))),
                 _ => ty.push(c),
             }
             continue;
@@ -89,34 +85,39 @@ fn split_rdns(input: &str) -> Result<Vec<Vec<Ava>>, PkiError> {
                     let byte = u8::from_str_radix(&format!("{n}{n2}"), 16)
                         .map_err(|_| dn_err(input, "bad hex escape"))?;
                     if !byte.is_ascii() {
-                        return Err(dn_err(input, "hex escapes of non-ASCII bytes are not supported; write the character"));
+                        return Err(dn_err(
+                            input,
+                            "hex escapes of non-ASCII bytes are not supported; write the character",
+                        ));
                     }
-                    value.push(byte as char);
+                    value.push((byte as char, true));
                 } else if ",+\"\\<>;=# ".contains(n) {
-                    value.push(n);
+                    value.push((n, true));
                 } else {
                     return Err(dn_err(input, format!("unknown escape \\{n}")));
                 }
-                escaped_tail = 1;
             }
             ',' | ';' | '+' => {
                 in_value = false;
-                finish_ava(&mut ty, &mut value, escaped_tail, &mut avas);
+                avas.push(Ava {
+                    ty: ty.trim().to_string(),
+                    value: trim_value(&value),
+                });
+                ty.clear();
+                value.clear();
                 if c != '+' {
                     rdns.push(std::mem::take(&mut avas));
                 }
             }
             '"' | '<' | '>' => return Err(dn_err(input, format!("character {c:?} must be escaped"))),
-            _ => {
-                value.push(c);
-                if c != ' ' {
-                    escaped_tail = 0;
-                }
-            }
+            _ => value.push((c, false)),
         }
     }
     if in_value {
-        finish_ava(&mut ty, &mut value, escaped_tail, &mut avas);
+        avas.push(Ava {
+            ty: ty.trim().to_string(),
+            value: trim_value(&value),
+        });
         rdns.push(avas);
     } else if !ty.trim().is_empty() || !avas.is_empty() || !rdns.is_empty() {
         return Err(dn_err(input, "trailing attribute without '=' (or trailing separator)"));
