@@ -13,6 +13,39 @@
 //! round trip, unless their Critical bit is set, in which case parsing fails
 //! with [`ErrorKind::UnsupportedCriticalPayload`]. Reserved fields and
 //! reserved flag bits are ignored on receipt and sent as zero.
+//!
+//! ```
+//! use negotiator_wire::v2::*;
+//!
+//! let msg = Message {
+//!     header: Header {
+//!         spi_i: [7; 8],
+//!         spi_r: [0; 8],
+//!         next_payload: PayloadType::NONE, // computed by encode
+//!         version: Header::VERSION_2_0,
+//!         exchange: ExchangeType::INFORMATIONAL,
+//!         flags: Flags::INITIATOR | Flags::RESPONSE,
+//!         message_id: 0,
+//!         length: 0, // computed by encode
+//!     },
+//!     payloads: vec![Payload::new(PayloadBody::Notify(Notify::new(
+//!         NotifyType::UNSUPPORTED_CRITICAL_PAYLOAD,
+//!         vec![100],
+//!     )))],
+//! };
+//! let bytes = msg.encode();
+//! assert_eq!(bytes.len(), 28 + 8 + 1);
+//! let back = Message::parse(&bytes).unwrap();
+//! assert_eq!(back.header.next_payload, PayloadType::NOTIFY);
+//! assert_eq!(back.payloads, msg.payloads);
+//!
+//! // An unknown payload type with the Critical bit set is refused.
+//! let mut bad = bytes.clone();
+//! bad[16] = 100; // header names type 100 first
+//! bad[29] = 0x80; // C bit
+//! let err = Message::parse(&bad).unwrap_err();
+//! assert_eq!(err.kind, ErrorKind::UnsupportedCriticalPayload(PayloadType(100)));
+//! ```
 
 mod decode;
 mod encode;
