@@ -6,15 +6,21 @@
 //! [`ikev2`], signatures in [`sig`] (re-exported at the crate root).
 
 mod alg;
+mod der;
 mod kex;
 mod provider;
 mod secret;
 
 pub mod ikev2;
+pub mod sig;
 
 pub use alg::{Encr, Group, Integ, Prf};
 pub use provider::{AwsLcProvider, default_provider};
 pub use secret::Secret;
+pub use sig::{
+    HashAlgorithm, KeyType, PrivateKey, SigEncoding, SignatureScheme, sign_with_encoding,
+    verify_signature,
+};
 
 use std::fmt;
 
