@@ -174,11 +174,10 @@ impl Engine for EspEngine {
         let outbound = EspSa::outbound(p.spi_out, &p.outbound, provider).map_err(engine_error)?;
         self.inbound.insert(p.spi_in, inbound);
         self.outbound.insert(p.spi_in, outbound);
-        if self.out_index.contains_key(&p.spi_out) {
-            self.out_index.insert(p.spi_out, AMBIGUOUS);
-        } else {
-            self.out_index.insert(p.spi_out, p.spi_in);
-        }
+        self.out_index
+            .entry(p.spi_out)
+            .and_modify(|owner| *owner = AMBIGUOUS)
+            .or_insert(p.spi_in);
         Ok(())
     }
 
