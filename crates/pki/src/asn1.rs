@@ -62,7 +62,10 @@ impl<'a> Reader<'a> {
     /// Reads the next element of any tag.
     pub fn read_any(&mut self, what: &str) -> DerResult<Tlv<'a>> {
         let err = |m: &str| DerError(format!("{what}: {m}"));
-        let tag = *self.data.first().ok_or_else(|| err("unexpected end of data"))?;
+        let tag = *self
+            .data
+            .first()
+            .ok_or_else(|| err("unexpected end of data"))?;
         if tag & 0x1f == 0x1f {
             return Err(err("multi-byte tags are not supported"));
         }
@@ -93,9 +96,7 @@ impl<'a> Reader<'a> {
             }
             (len, 2 + n)
         };
-        let end = hdr
-            .checked_add(len)
-            .ok_or_else(|| err("length overflow"))?;
+        let end = hdr.checked_add(len).ok_or_else(|| err("length overflow"))?;
         let raw = self
             .data
             .get(..end)
@@ -131,7 +132,10 @@ impl<'a> Reader<'a> {
         if self.data.is_empty() {
             Ok(())
         } else {
-            Err(DerError(format!("{what}: {} trailing bytes", self.data.len())))
+            Err(DerError(format!(
+                "{what}: {} trailing bytes",
+                self.data.len()
+            )))
         }
     }
 }

@@ -10,11 +10,11 @@ use negotiator_store::{KdfParams, Profile, write_atomic};
 use serde::{Deserialize, Serialize};
 
 use crate::PkiError;
-use crate::cert::{
-    KU_CRL_SIGN, KU_DIGITAL_SIGNATURE, KU_KEY_CERT_SIGN, OID_AKI, OID_BC, OID_EKU, OID_KP_IPSEC_IKE, OID_KU,
-    OID_SAN, OID_SKI, ParsedCert, key_identifier,
-};
 use crate::asn1::{self as d, tag};
+use crate::cert::{
+    KU_CRL_SIGN, KU_DIGITAL_SIGNATURE, KU_KEY_CERT_SIGN, OID_AKI, OID_BC, OID_EKU,
+    OID_KP_IPSEC_IKE, OID_KU, OID_SAN, OID_SKI, ParsedCert, key_identifier,
+};
 use crate::dn::encode_dn;
 use crate::san::{San, encode_general_names};
 use crate::sig;
@@ -85,16 +85,28 @@ impl fmt::Debug for Ca {
 }
 
 fn extension(oid: &der::oid::ObjectIdentifier, critical: bool, value: &[u8]) -> Vec<u8> {
-    let crit: &[u8] = if critical { &[tag::BOOLEAN, 1, 0xff] } else { &[] };
+    let crit: &[u8] = if critical {
+        &[tag::BOOLEAN, 1, 0xff]
+    } else {
+        &[]
+    };
     d::seq(&[&d::oid(oid), crit, &d::tlv(tag::OCTET_STRING, value)])
 }
 
 /// keyUsage BIT STRING value with trailing zero bits dropped (DER named bits).
 fn key_usage_value(bits: u16) -> Vec<u8> {
     let bytes = bits.to_be_bytes();
-    let used: &[u8] = if bytes[1] == 0 { &bytes[..1] } else { &bytes[..] };
+    let used: &[u8] = if bytes[1] == 0 {
+        &bytes[..1]
+    } else {
+        &bytes[..]
+    };
     let last = used.last().copied().unwrap_or(0);
-    let unused = if last == 0 { 0 } else { last.trailing_zeros() as u8 };
+    let unused = if last == 0 {
+        0
+    } else {
+        last.trailing_zeros() as u8
+    };
     let mut c = vec![unused];
     c.extend_from_slice(used);
     d::tlv(tag::BIT_STRING, &c)
@@ -114,7 +126,9 @@ fn hex(b: &[u8]) -> String {
 
 fn validity_end(now: i64, validity: Duration) -> Result<i64, PkiError> {
     if validity.as_secs() == 0 {
-        return Err(PkiError::InvalidInput("validity must be at least one second".into()));
+        return Err(PkiError::InvalidInput(
+            "validity must be at least one second".into(),
+        ));
     }
     let secs = i64::try_from(validity.as_secs())
         .map_err(|_| PkiError::InvalidInput("validity too long".into()))?;
@@ -167,7 +181,12 @@ impl Ca {
     /// basicConstraints CA:true (critical), keyUsage keyCertSign+cRLSign
     /// (critical), SKI (RFC 7093 method 1) and AKI equal to it.
     /// notBefore is `now - BACKDATE_SECS`, notAfter `now + validity`.
-    pub fn generate(subject: &str, key_type: KeyType, validity: Duration, now_unix: u64) -> Result<Ca, PkiError> {
+    pub fn generate(
+        subject: &str,
+        key_type: KeyType,
+        validity: Duration,
+        now_unix: u64,
+    ) -> Result<Ca, PkiError> {
         let subject_der = encode_dn(subject)?;
         if subject_der == d::seq(&[]) {
             return Err(PkiError::InvalidDn {
@@ -175,7 +194,8 @@ impl Ca {
                 reason: "a CA needs a non-empty subject".into(),
             });
         }
-        let now = i64::try_from(now_unix).map_err(|_| PkiError::InvalidInput("time out of range".into()))?;
+        let now = i64::try_from(now_unix)
+            .map_err(|_| PkiError::InvalidInput("time out of range".into()))?;
         let not_after = validity_end(now, validity)?;
         let key = sig::generate(key_type)?;
         let spki = sig::spki(&key)?;
@@ -183,7 +203,11 @@ impl Ca {
         let serial = random_serial()?;
         let extensions = vec![
             extension(&OID_BC, true, &d::seq(&[&[tag::BOOLEAN, 1, 0xff]])),
-            extension(&OID_KU, true, &key_usage_value(KU_KEY_CERT_SIGN | KU_CRL_SIGN)),
+            extension(
+                &OID_KU,
+                true,
+                &key_usage_value(KU_KEY_CERT_SIGN | KU_CRL_SIGN),
+            ),
             extension(&OID_SKI, false, &d::tlv(tag::OCTET_STRING, &ski)),
             extension(&OID_AKI, false, &d::seq(&[&d::tlv(0x80, &ski)])),
         ];
@@ -242,7 +266,8 @@ impl Ca {
             ));
         }
         check_spki(subject_public_key_spki_der)?;
-        let now = i64::try_from(now_unix).map_err(|_| PkiError::InvalidInput("time out of range".into()))?;
+        let now = i64::try_from(now_unix)
+            .map_err(|_| PkiError::InvalidInput("time out of range".into()))?;
         let not_after = validity_end(now, req.validity)?;
         if not_after > self.not_after {
             return Err(PkiError::InvalidInput(format!(
@@ -251,7 +276,8 @@ impl Ca {
                 format_rfc3339(self.not_after)
             )));
         }
-        let ski = key_identifier(subject_public_key_spki_der).map_err(|e| PkiError::InvalidInput(e.0))?;
+        let ski =
+            key_identifier(subject_public_key_spki_der).map_err(|e| PkiError::InvalidInput(e.0))?;
         let mut serial = random_serial()?;
         while self.issued.iter().any(|r| r.serial == hex(&serial)) {
             serial = random_serial()?;
@@ -261,13 +287,25 @@ impl Ca {
             extension(&OID_KU, true, &key_usage_value(KU_DIGITAL_SIGNATURE)),
         ];
         if !req.sans.is_empty() {
-            extensions.push(extension(&OID_SAN, empty_subject, &encode_general_names(&req.sans)));
+            extensions.push(extension(
+                &OID_SAN,
+                empty_subject,
+                &encode_general_names(&req.sans),
+            ));
         }
         if req.eku_ipsec_ike {
-            extensions.push(extension(&OID_EKU, false, &d::seq(&[&d::oid(&OID_KP_IPSEC_IKE)])));
+            extensions.push(extension(
+                &OID_EKU,
+                false,
+                &d::seq(&[&d::oid(&OID_KP_IPSEC_IKE)]),
+            ));
         }
         extensions.push(extension(&OID_SKI, false, &d::tlv(tag::OCTET_STRING, &ski)));
-        extensions.push(extension(&OID_AKI, false, &d::seq(&[&d::tlv(0x80, &self.ski)])));
+        extensions.push(extension(
+            &OID_AKI,
+            false,
+            &d::seq(&[&d::tlv(0x80, &self.ski)]),
+        ));
         let cert = build_and_sign(
             &self.key,
             &TbsParts {
@@ -308,14 +346,23 @@ impl Ca {
     }
 
     /// [`Ca::save`] with explicit Argon2id cost (tests use a cheap one).
-    pub fn save_with_params(&self, dir: &Path, password: &[u8], params: KdfParams) -> Result<(), PkiError> {
+    pub fn save_with_params(
+        &self,
+        dir: &Path,
+        password: &[u8],
+        params: KdfParams,
+    ) -> Result<(), PkiError> {
         let profile = Profile {
             private_key_pkcs8: sig::to_pkcs8(&self.key)?,
             certificate_chain: vec![self.cert_der.clone()],
             trust_anchors: vec![self.cert_der.clone()],
         };
         profile.save_with_params(&dir.join(CA_KEY_FILE), password, params)?;
-        write_atomic(&dir.join(CA_CERT_FILE), self.certificate_pem().as_bytes(), 0o644)?;
+        write_atomic(
+            &dir.join(CA_CERT_FILE),
+            self.certificate_pem().as_bytes(),
+            0o644,
+        )?;
         self.save_state(dir)
     }
 
@@ -352,7 +399,9 @@ impl Ca {
         let key = sig::from_pkcs8(&profile.private_key_pkcs8)?;
         let parsed = ParsedCert::parse(&cert_der, "CA certificate")?;
         if sig::spki(&key)? != parsed.spki_raw {
-            return Err(PkiError::CaState("CA key does not match the CA certificate".into()));
+            return Err(PkiError::CaState(
+                "CA key does not match the CA certificate".into(),
+            ));
         }
         let ski = match parsed.ski {
             Some(s) => s.to_vec(),
@@ -366,7 +415,10 @@ impl Ca {
                 let st: State = serde_json::from_slice(&data)
                     .map_err(|e| PkiError::CaState(format!("{}: {e}", state_path.display())))?;
                 if st.version != 1 {
-                    return Err(PkiError::CaState(format!("unsupported state version {}", st.version)));
+                    return Err(PkiError::CaState(format!(
+                        "unsupported state version {}",
+                        st.version
+                    )));
                 }
                 st.issued
             }

@@ -18,7 +18,8 @@ pub(crate) const OID_BC: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29
 pub(crate) const OID_AKI: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.35");
 pub(crate) const OID_EKU: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37");
 /// id-kp-ipsecIKE (RFC 4945 §5.1.3.12).
-pub(crate) const OID_KP_IPSEC_IKE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.17");
+pub(crate) const OID_KP_IPSEC_IKE: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.17");
 
 /// keyUsage bits as the first two octets of the BIT STRING, big-endian.
 pub(crate) const KU_DIGITAL_SIGNATURE: u16 = 0x8000;
@@ -74,9 +75,16 @@ fn parse_ext_list(content: &[u8]) -> Result<Vec<Extension<'_>>, DerError> {
         let value = er.read(tag::OCTET_STRING, "extension value")?.content;
         er.finish("extension")?;
         if out.iter().any(|x| x.oid == oid) {
-            return Err(DerError(format!("extension {} appears twice", oid_string(oid))));
+            return Err(DerError(format!(
+                "extension {} appears twice",
+                oid_string(oid)
+            )));
         }
-        out.push(Extension { oid, critical, value });
+        out.push(Extension {
+            oid,
+            critical,
+            value,
+        });
     }
     Ok(out)
 }
@@ -135,7 +143,10 @@ impl<'a> ParsedCert<'a> {
             reason,
         };
         if der.len() > MAX_CERT_LEN {
-            return Err(mal(format!("{} bytes exceed the limit of {MAX_CERT_LEN}", der.len())));
+            return Err(mal(format!(
+                "{} bytes exceed the limit of {MAX_CERT_LEN}",
+                der.len()
+            )));
         }
         Self::parse_inner(der).map_err(|e| mal(e.0))
     }
@@ -169,7 +180,9 @@ impl<'a> ParsedCert<'a> {
         }
         let tbs_sig = r.read(tag::SEQUENCE, "signature")?;
         if tbs_sig.raw != sig_alg.raw {
-            return Err(DerError("signature algorithm differs between tbsCertificate and Certificate".into()));
+            return Err(DerError(
+                "signature algorithm differs between tbsCertificate and Certificate".into(),
+            ));
         }
         let issuer = r.read(tag::SEQUENCE, "issuer")?;
         let validity = r.read(tag::SEQUENCE, "validity")?;
@@ -186,7 +199,9 @@ impl<'a> ParsedCert<'a> {
         let extensions = match r.optional(0xa3, "extensions")? {
             Some(e) => {
                 if version != 2 {
-                    return Err(DerError("extensions in a certificate that is not v3".into()));
+                    return Err(DerError(
+                        "extensions in a certificate that is not v3".into(),
+                    ));
                 }
                 parse_ext_list(e.content)?
             }
@@ -218,7 +233,9 @@ impl<'a> ParsedCert<'a> {
             } else if e.oid == OID_KU.as_bytes() {
                 pc.key_usage = Some(parse_ku(e.value)?);
             } else if e.oid == OID_SKI.as_bytes() {
-                pc.ski = Some(d::parse_single(e.value, tag::OCTET_STRING, "subjectKeyIdentifier")?.content);
+                pc.ski = Some(
+                    d::parse_single(e.value, tag::OCTET_STRING, "subjectKeyIdentifier")?.content,
+                );
             } else if e.oid == OID_AKI.as_bytes() {
                 pc.aki_key_id = parse_aki(e.value)?;
             } else if e.oid == OID_SAN.as_bytes() {

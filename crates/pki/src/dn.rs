@@ -28,9 +28,8 @@ const ATTRS: &[(&str, &str, u8)] = &[
 const MAX_DN_LEN: usize = 4096;
 
 fn is_printable(s: &str) -> bool {
-    s.bytes().all(|b| {
-        b.is_ascii_alphanumeric() || b" '()+,-./:=?".contains(&b)
-    })
+    s.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b" '()+,-./:=?".contains(&b))
 }
 
 fn dn_err(input: &str, reason: impl Into<String>) -> PkiError {
@@ -51,7 +50,11 @@ fn trim_value(v: &[(char, bool)]) -> String {
     let is_pad = |x: &(char, bool)| x.0 == ' ' && !x.1;
     let start = v.iter().position(|x| !is_pad(x)).unwrap_or(v.len());
     let end = v.iter().rposition(|x| !is_pad(x)).map_or(start, |e| e + 1);
-    v.get(start..end).unwrap_or(&[]).iter().map(|x| x.0).collect()
+    v.get(start..end)
+        .unwrap_or(&[])
+        .iter()
+        .map(|x| x.0)
+        .collect()
 }
 
 /// Splits the string into RDNs (outer) of AVAs (inner, joined by `+`).
@@ -68,7 +71,10 @@ fn split_rdns(input: &str) -> Result<Vec<Vec<Ava>>, PkiError> {
             match c {
                 '=' => in_value = true,
                 ',' | '+' | ';' => {
-                    return Err(dn_err(input, format!("attribute type missing '=' before {c:?}")));
+                    return Err(dn_err(
+                        input,
+                        format!("attribute type missing '=' before {c:?}"),
+                    ));
                 }
                 _ => ty.push(c),
             }
@@ -76,12 +82,16 @@ fn split_rdns(input: &str) -> Result<Vec<Vec<Ava>>, PkiError> {
         }
         match c {
             '\\' => {
-                let n = chars.next().ok_or_else(|| dn_err(input, "dangling backslash at end"))?;
+                let n = chars
+                    .next()
+                    .ok_or_else(|| dn_err(input, "dangling backslash at end"))?;
                 if n.is_ascii_hexdigit() {
                     let n2 = chars
                         .next()
                         .filter(|c| c.is_ascii_hexdigit())
-                        .ok_or_else(|| dn_err(input, "backslash hex escape needs two hex digits"))?;
+                        .ok_or_else(|| {
+                            dn_err(input, "backslash hex escape needs two hex digits")
+                        })?;
                     let byte = u8::from_str_radix(&format!("{n}{n2}"), 16)
                         .map_err(|_| dn_err(input, "bad hex escape"))?;
                     if !byte.is_ascii() {
@@ -109,7 +119,9 @@ fn split_rdns(input: &str) -> Result<Vec<Vec<Ava>>, PkiError> {
                     rdns.push(std::mem::take(&mut avas));
                 }
             }
-            '"' | '<' | '>' => return Err(dn_err(input, format!("character {c:?} must be escaped"))),
+            '"' | '<' | '>' => {
+                return Err(dn_err(input, format!("character {c:?} must be escaped")));
+            }
             _ => value.push((c, false)),
         }
     }
@@ -120,7 +132,10 @@ fn split_rdns(input: &str) -> Result<Vec<Vec<Ava>>, PkiError> {
         });
         rdns.push(avas);
     } else if !ty.trim().is_empty() || !avas.is_empty() || !rdns.is_empty() {
-        return Err(dn_err(input, "trailing attribute without '=' (or trailing separator)"));
+        return Err(dn_err(
+            input,
+            "trailing attribute without '=' (or trailing separator)",
+        ));
     }
     Ok(rdns)
 }
@@ -139,7 +154,8 @@ fn lookup_type(input: &str, ty: &str) -> Result<(ObjectIdentifier, u8, String), 
         ));
     }
     if ty.starts_with(|c: char| c.is_ascii_digit()) {
-        let oid = ObjectIdentifier::new(ty).map_err(|_| dn_err(input, format!("bad attribute OID {ty:?}")))?;
+        let oid = ObjectIdentifier::new(ty)
+            .map_err(|_| dn_err(input, format!("bad attribute OID {ty:?}")))?;
         return Ok((oid, tag::UTF8_STRING, ty.to_string()));
     }
     Err(dn_err(input, format!("unknown attribute type {ty:?}")))
@@ -148,7 +164,10 @@ fn lookup_type(input: &str, ty: &str) -> Result<(ObjectIdentifier, u8, String), 
 /// Encodes a DN string as a DER `Name` (RDNSequence).
 pub(crate) fn encode_dn(input: &str) -> Result<Vec<u8>, PkiError> {
     if input.len() > MAX_DN_LEN {
-        return Err(dn_err(&input[..0], format!("longer than {MAX_DN_LEN} bytes")));
+        return Err(dn_err(
+            &input[..0],
+            format!("longer than {MAX_DN_LEN} bytes"),
+        ));
     }
     if input.trim().is_empty() {
         return Ok(d::seq(&[]));
@@ -167,20 +186,32 @@ pub(crate) fn encode_dn(input: &str) -> Result<Vec<u8>, PkiError> {
             let (oid, string_tag, name) = lookup_type(input, &ava.ty)?;
             match string_tag {
                 tag::PRINTABLE_STRING if !is_printable(&ava.value) => {
-                    return Err(dn_err(input, format!("{name} value {:?} is not a PrintableString", ava.value)));
+                    return Err(dn_err(
+                        input,
+                        format!("{name} value {:?} is not a PrintableString", ava.value),
+                    ));
                 }
                 tag::IA5_STRING if !ava.value.is_ascii() => {
-                    return Err(dn_err(input, format!("{name} value {:?} must be ASCII", ava.value)));
+                    return Err(dn_err(
+                        input,
+                        format!("{name} value {:?} must be ASCII", ava.value),
+                    ));
                 }
                 _ => {}
             }
             if name == "C" && ava.value.len() != 2 {
-                return Err(dn_err(input, format!("C must be a two-letter country code, got {:?}", ava.value)));
+                return Err(dn_err(
+                    input,
+                    format!("C must be a two-letter country code, got {:?}", ava.value),
+                ));
             }
             if ava.value.len() > 1024 {
                 return Err(dn_err(input, format!("{name} value too long")));
             }
-            avas.push(d::seq(&[&d::oid(&oid), &d::tlv(string_tag, ava.value.as_bytes())]));
+            avas.push(d::seq(&[
+                &d::oid(&oid),
+                &d::tlv(string_tag, ava.value.as_bytes()),
+            ]));
         }
         // DER SET OF: elements sorted by their encodings.
         avas.sort();
@@ -321,31 +352,43 @@ mod tests {
         let exp: &[u8] = &[
             0x30, 0x29, //
             0x31, 0x0b, 0x30, 0x09, 0x06, 0x03, 0x55, 0x04, 0x06, 0x13, 0x02, b'D', b'E', //
-            0x31, 0x0c, 0x30, 0x0a, 0x06, 0x03, 0x55, 0x04, 0x0a, 0x0c, 0x03, b'B', b'a', b'r', //
+            0x31, 0x0c, 0x30, 0x0a, 0x06, 0x03, 0x55, 0x04, 0x0a, 0x0c, 0x03, b'B', b'a',
+            b'r', //
             0x31, 0x0c, 0x30, 0x0a, 0x06, 0x03, 0x55, 0x04, 0x03, 0x0c, 0x03, b'f', b'o', b'o',
         ];
         assert_eq!(der, exp);
         let name = parse_dn("CN=foo, O=Bar, C=DE").unwrap();
         assert_eq!(name.to_der().unwrap(), exp);
-        assert_eq!(name_to_string(&exp), "CN=foo, O=Bar, C=DE");
+        assert_eq!(name_to_string(exp), "CN=foo, O=Bar, C=DE");
     }
 
     #[test]
     fn escapes_and_types() {
-        let der = encode_dn(r"CN=a\,b\+c, OU=x+OU=y, DC=example, emailAddress=a@b.example, serialNumber=123").unwrap();
+        let der = encode_dn(
+            r"CN=a\,b\+c, OU=x+OU=y, DC=example, emailAddress=a@b.example, serialNumber=123",
+        )
+        .unwrap();
         let s = name_to_string(&der);
         assert!(s.starts_with(r"CN=a\,b\+c, "), "{s}");
         assert!(s.contains("OU=x+OU=y") || s.contains("OU=y+OU=x"), "{s}");
         assert!(s.contains("DC=example"), "{s}");
         assert!(s.ends_with("serialNumber=123"), "{s}");
-        assert_eq!(name_to_string(&encode_dn("CN=\\ lead").unwrap()), "CN=\\ lead");
-        assert_eq!(name_to_string(&encode_dn("cn = spaced ,o=x").unwrap()), "CN=spaced, O=x");
+        assert_eq!(
+            name_to_string(&encode_dn("CN=\\ lead").unwrap()),
+            "CN=\\ lead"
+        );
+        assert_eq!(
+            name_to_string(&encode_dn("cn = spaced ,o=x").unwrap()),
+            "CN=spaced, O=x"
+        );
         assert_eq!(encode_dn("").unwrap(), [0x30, 0x00]);
     }
 
     #[test]
     fn rejects_bad_input() {
-        for bad in ["CN", "CN=", "XX=1", "C=DEU", "CN=a,", "CN=a\\", "CN=a\\q", "=x", "C=D*", "CN=a\"b"] {
+        for bad in [
+            "CN", "CN=", "XX=1", "C=DEU", "CN=a,", "CN=a\\", "CN=a\\q", "=x", "C=D*", "CN=a\"b",
+        ] {
             let e = encode_dn(bad).unwrap_err();
             assert!(e.to_string().contains(&format!("{bad:?}")), "{e}");
         }

@@ -119,19 +119,31 @@ impl fmt::Display for PkiError {
             PkiError::InvalidSan { input, reason } => {
                 write!(f, "invalid subjectAltName {input:?}: {reason}")
             }
-            PkiError::Malformed { cert, reason } => write!(f, "malformed certificate {cert}: {reason}"),
+            PkiError::Malformed { cert, reason } => {
+                write!(f, "malformed certificate {cert}: {reason}")
+            }
             PkiError::Expired { subject, not_after } => {
                 write!(f, "certificate \"{subject}\" expired at {}", t(*not_after))
             }
-            PkiError::NotYetValid { subject, not_before } => {
-                write!(f, "certificate \"{subject}\" is not valid before {}", t(*not_before))
+            PkiError::NotYetValid {
+                subject,
+                not_before,
+            } => {
+                write!(
+                    f,
+                    "certificate \"{subject}\" is not valid before {}",
+                    t(*not_before)
+                )
             }
             PkiError::BadSignature { subject, issuer } => write!(
                 f,
                 "certificate \"{subject}\" has a signature that does not verify with the key of \"{issuer}\""
             ),
             PkiError::UnsupportedAlgorithm { subject, detail } => {
-                write!(f, "certificate \"{subject}\": unsupported algorithm: {detail}")
+                write!(
+                    f,
+                    "certificate \"{subject}\": unsupported algorithm: {detail}"
+                )
             }
             PkiError::UnknownIssuer { subject, issuer } => write!(
                 f,
@@ -149,7 +161,10 @@ impl fmt::Display for PkiError {
                 write!(f, "certificate \"{subject}\": keyUsage lacks {needed}")
             }
             PkiError::UnknownCriticalExtension { subject, oid } => {
-                write!(f, "certificate \"{subject}\": unknown critical extension {oid}")
+                write!(
+                    f,
+                    "certificate \"{subject}\": unknown critical extension {oid}"
+                )
             }
             PkiError::PathTooLong { subject, limit } => write!(
                 f,

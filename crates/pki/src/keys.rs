@@ -101,7 +101,9 @@ impl PrivateKey {
                 EcdsaKeyPair::generate(&s::ECDSA_P384_SHA384_ASN1_SIGNING)
                     .map_err(|_| cerr("P-384 key generation"))?,
             ),
-            KeyType::Ed25519 => Inner::Ed(Ed25519KeyPair::generate().map_err(|_| cerr("Ed25519 key generation"))?),
+            KeyType::Ed25519 => {
+                Inner::Ed(Ed25519KeyPair::generate().map_err(|_| cerr("Ed25519 key generation"))?)
+            }
         };
         Ok(PrivateKey { inner, key_type })
     }
@@ -125,7 +127,11 @@ impl PrivateKey {
                 2048 => KeyType::Rsa2048,
                 3072 => KeyType::Rsa3072,
                 4096 => KeyType::Rsa4096,
-                n => return Err(PkiError::Crypto(format!("unsupported RSA modulus size {n}"))),
+                n => {
+                    return Err(PkiError::Crypto(format!(
+                        "unsupported RSA modulus size {n}"
+                    )));
+                }
             };
             return Ok(PrivateKey {
                 inner: Inner::Rsa(k),
@@ -138,7 +144,9 @@ impl PrivateKey {
                 key_type: KeyType::Ed25519,
             });
         }
-        Err(cerr("PKCS#8 key is not RSA, P-256, P-384 or Ed25519, or is malformed"))
+        Err(cerr(
+            "PKCS#8 key is not RSA, P-256, P-384 or Ed25519, or is malformed",
+        ))
     }
 
     /// Exports the key as PKCS#8 v1 DER (zeroized on drop).
@@ -148,8 +156,16 @@ impl PrivateKey {
                 let d: Pkcs8V1Der<'static> = k.as_der().map_err(|_| cerr("PKCS#8 export"))?;
                 d.as_ref().to_vec()
             }
-            Inner::Ec(k) => k.to_pkcs8v1().map_err(|_| cerr("PKCS#8 export"))?.as_ref().to_vec(),
-            Inner::Ed(k) => k.to_pkcs8v1().map_err(|_| cerr("PKCS#8 export"))?.as_ref().to_vec(),
+            Inner::Ec(k) => k
+                .to_pkcs8v1()
+                .map_err(|_| cerr("PKCS#8 export"))?
+                .as_ref()
+                .to_vec(),
+            Inner::Ed(k) => k
+                .to_pkcs8v1()
+                .map_err(|_| cerr("PKCS#8 export"))?
+                .as_ref()
+                .to_vec(),
         };
         Ok(Zeroizing::new(v))
     }
@@ -181,7 +197,11 @@ impl PrivateKey {
                     .map_err(|_| cerr("RSA signing"))?;
                 Ok(sig)
             }
-            Inner::Ec(k) => Ok(k.sign(&rng, msg).map_err(|_| cerr("ECDSA signing"))?.as_ref().to_vec()),
+            Inner::Ec(k) => Ok(k
+                .sign(&rng, msg)
+                .map_err(|_| cerr("ECDSA signing"))?
+                .as_ref()
+                .to_vec()),
             Inner::Ed(k) => Ok(k.sign(msg).as_ref().to_vec()),
         }
     }

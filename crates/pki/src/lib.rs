@@ -5,9 +5,9 @@
 //! keys and signatures use aws-lc-rs through a small local provider
 //! (`negotiator-crypto` had no signature API yet when this was written).
 
+mod asn1;
 mod ca;
 mod cert;
-mod asn1;
 mod dn;
 mod error;
 mod keys;
@@ -17,7 +17,9 @@ mod sig;
 mod time;
 mod verify;
 
-pub use ca::{BACKDATE_SECS, CA_CERT_FILE, CA_KEY_FILE, CA_STATE_FILE, Ca, IssueRequest, IssuedRecord};
+pub use ca::{
+    BACKDATE_SECS, CA_CERT_FILE, CA_KEY_FILE, CA_STATE_FILE, Ca, IssueRequest, IssuedRecord,
+};
 pub use dn::{name_to_string, parse_dn};
 pub use error::PkiError;
 pub use keys::{KeyType, PrivateKey};

@@ -1,8 +1,8 @@
 //! PEM/DER certificate input and PEM output.
 
 use crate::PkiError;
-use crate::cert::ParsedCert;
 use crate::asn1::{Reader, tag};
+use crate::cert::ParsedCert;
 
 /// Largest input accepted by [`parse_certificate_pem_or_der`].
 pub const MAX_BUNDLE_LEN: usize = 16 * 1024 * 1024;
@@ -41,10 +41,14 @@ pub fn parse_certificate_pem_or_der(bytes: &[u8]) -> Result<Vec<Vec<u8>>, PkiErr
         let mut r = Reader::new(bytes);
         while !r.is_empty() {
             let label = format!("#{} of DER input", out.len());
-            let t = r.read(tag::SEQUENCE, &label).map_err(|e| mal(label.clone(), e.0))?;
+            let t = r
+                .read(tag::SEQUENCE, &label)
+                .map_err(|e| mal(label.clone(), e.0))?;
             out.push(t.raw.to_vec());
             if out.len() > MAX_BUNDLE_CERTS {
-                return Err(PkiError::InvalidInput(format!("more than {MAX_BUNDLE_CERTS} certificates")));
+                return Err(PkiError::InvalidInput(format!(
+                    "more than {MAX_BUNDLE_CERTS} certificates"
+                )));
             }
         }
     } else {
@@ -65,7 +69,9 @@ pub fn parse_certificate_pem_or_der(bytes: &[u8]) -> Result<Vec<Vec<u8>>, PkiErr
             }
             out.push(der);
             if out.len() > MAX_BUNDLE_CERTS {
-                return Err(PkiError::InvalidInput(format!("more than {MAX_BUNDLE_CERTS} certificates")));
+                return Err(PkiError::InvalidInput(format!(
+                    "more than {MAX_BUNDLE_CERTS} certificates"
+                )));
             }
             rest = after.get(end + END.len()..).unwrap_or("");
         }

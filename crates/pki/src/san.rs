@@ -33,8 +33,13 @@ fn check_dns(name: &str) -> Result<(), String> {
         if label.is_empty() || label.len() > 63 {
             return Err(format!("DNS label {label:?} must have 1 to 63 characters"));
         }
-        if !label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-            return Err(format!("DNS label {label:?} may contain only letters, digits and '-'"));
+        if !label
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
+            return Err(format!(
+                "DNS label {label:?} may contain only letters, digits and '-'"
+            ));
         }
         if label.starts_with('-') || label.ends_with('-') {
             return Err(format!("DNS label {label:?} may not start or end with '-'"));
@@ -50,8 +55,13 @@ fn check_email(addr: &str) -> Result<(), String> {
     if local.is_empty() || local.len() > 64 {
         return Err("local part must have 1 to 64 characters".into());
     }
-    if !local.bytes().all(|b| b.is_ascii_graphic() && !b"@<>()[]\\,;:\"".contains(&b)) {
-        return Err(format!("local part {local:?} has characters not allowed here"));
+    if !local
+        .bytes()
+        .all(|b| b.is_ascii_graphic() && !b"@<>()[]\\,;:\"".contains(&b))
+    {
+        return Err(format!(
+            "local part {local:?} has characters not allowed here"
+        ));
     }
     check_dns(domain)
 }
@@ -77,7 +87,10 @@ impl FromStr for San {
                 check_email(value).map_err(|r| san_err(s, r))?;
                 Ok(San::Email(value.to_string()))
             }
-            _ => Err(san_err(s, format!("unknown kind {kind:?} (use ip, dns or email)"))),
+            _ => Err(san_err(
+                s,
+                format!("unknown kind {kind:?} (use ip, dns or email)"),
+            )),
         }
     }
 }
@@ -143,7 +156,9 @@ pub(crate) fn decode_general_names(der: &[u8]) -> Result<Vec<San>, d::DerError> 
                     out.push(San::Ip(IpAddr::from(a)));
                 }
                 n => {
-                    return Err(d::DerError(format!("subjectAltName: iPAddress of {n} bytes")));
+                    return Err(d::DerError(format!(
+                        "subjectAltName: iPAddress of {n} bytes"
+                    )));
                 }
             },
             _ => {}
@@ -158,16 +173,36 @@ mod tests {
 
     #[test]
     fn parse_kinds() {
-        assert_eq!("ip:192.0.2.1".parse::<San>().unwrap(), San::Ip("192.0.2.1".parse().unwrap()));
-        assert_eq!("ip:2001:db8::1".parse::<San>().unwrap(), San::Ip("2001:db8::1".parse().unwrap()));
-        assert_eq!("dns:host.example".parse::<San>().unwrap(), San::Dns("host.example".into()));
-        assert_eq!("email:a@b.example".parse::<San>().unwrap(), San::Email("a@b.example".into()));
+        assert_eq!(
+            "ip:192.0.2.1".parse::<San>().unwrap(),
+            San::Ip("192.0.2.1".parse().unwrap())
+        );
+        assert_eq!(
+            "ip:2001:db8::1".parse::<San>().unwrap(),
+            San::Ip("2001:db8::1".parse().unwrap())
+        );
+        assert_eq!(
+            "dns:host.example".parse::<San>().unwrap(),
+            San::Dns("host.example".into())
+        );
+        assert_eq!(
+            "email:a@b.example".parse::<San>().unwrap(),
+            San::Email("a@b.example".into())
+        );
         assert_eq!("DNS:x".parse::<San>().unwrap().to_string(), "dns:x");
     }
 
     #[test]
     fn errors_name_input() {
-        for bad in ["ip:300.1.1.1", "dns:-x.example", "dns:a..b", "email:nobody", "uri:http://x", "hostname", "email:@x"] {
+        for bad in [
+            "ip:300.1.1.1",
+            "dns:-x.example",
+            "dns:a..b",
+            "email:nobody",
+            "uri:http://x",
+            "hostname",
+            "email:@x",
+        ] {
             let e = bad.parse::<San>().unwrap_err();
             assert!(e.to_string().contains(&format!("{bad:?}")), "{e}");
         }
@@ -184,7 +219,10 @@ mod tests {
         let der = encode_general_names(&sans);
         assert_eq!(
             der,
-            [0x30, 0x10, 0x87, 4, 192, 0, 2, 1, 0x82, 3, b'a', b'.', b'b', 0x81, 3, b'x', b'@', b'y']
+            [
+                0x30, 0x10, 0x87, 4, 192, 0, 2, 1, 0x82, 3, b'a', b'.', b'b', 0x81, 3, b'x', b'@',
+                b'y'
+            ]
         );
         assert_eq!(decode_general_names(&der).unwrap(), sans);
         assert!(decode_general_names(&[0x30, 0x03, 0x87, 0x01, 0x00]).is_err());

@@ -11,9 +11,13 @@ const ALG_RSA_SHA256: &[u8] = &[
     0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b, 0x05, 0x00,
 ];
 /// ecdsa-with-SHA256 (no parameters).
-const ALG_ECDSA_SHA256: &[u8] = &[0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02];
+const ALG_ECDSA_SHA256: &[u8] = &[
+    0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02,
+];
 /// ecdsa-with-SHA384.
-const ALG_ECDSA_SHA384: &[u8] = &[0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x03];
+const ALG_ECDSA_SHA384: &[u8] = &[
+    0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x03,
+];
 /// Ed25519.
 const ALG_ED25519: &[u8] = &[0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70];
 
@@ -82,7 +86,11 @@ fn split_spki(spki: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
     r.finish("spki").ok()?;
     let mut ar = Reader::new(alg.content);
     let oid = ar.read(tag::OID, "oid").ok()?;
-    let params = if ar.is_empty() { &[][..] } else { ar.read_any("params").ok()?.raw };
+    let params = if ar.is_empty() {
+        &[][..]
+    } else {
+        ar.read_any("params").ok()?.raw
+    };
     let (unused, key) = d::parse_bit_string(bits.content, "key").ok()?;
     if unused != 0 {
         return None;
@@ -91,7 +99,12 @@ fn split_spki(spki: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
 }
 
 /// Verifies a certificate signature made with `alg_id` by the key in `spki_der`.
-pub(crate) fn verify_cert_sig(spki_der: &[u8], alg_id: &[u8], msg: &[u8], sig: &[u8]) -> VerifyOutcome {
+pub(crate) fn verify_cert_sig(
+    spki_der: &[u8],
+    alg_id: &[u8],
+    msg: &[u8],
+    sig: &[u8],
+) -> VerifyOutcome {
     let Ok(alg) = d::parse_single(alg_id, tag::SEQUENCE, "signatureAlgorithm") else {
         return VerifyOutcome::Unsupported("malformed AlgorithmIdentifier".into());
     };
@@ -100,7 +113,11 @@ pub(crate) fn verify_cert_sig(spki_der: &[u8], alg_id: &[u8], msg: &[u8], sig: &
         return VerifyOutcome::Unsupported("malformed AlgorithmIdentifier".into());
     };
     let sig_oid = sig_oid.content;
-    let params = if ar.is_empty() { None } else { ar.read_any("parameters").ok().map(|t| t.raw) };
+    let params = if ar.is_empty() {
+        None
+    } else {
+        ar.read_any("parameters").ok().map(|t| t.raw)
+    };
     let Some((key_oid, key_params, key)) = split_spki(spki_der) else {
         return VerifyOutcome::Unsupported("issuer public key is malformed".into());
     };
@@ -123,7 +140,9 @@ pub(crate) fn verify_cert_sig(spki_der: &[u8], alg_id: &[u8], msg: &[u8], sig: &
         (o, OID_RSA_ENCRYPTION, _) if o == OID_SHA384_RSA => &s::RSA_PKCS1_2048_8192_SHA384,
         (o, OID_RSA_ENCRYPTION, _) if o == OID_SHA512_RSA => &s::RSA_PKCS1_2048_8192_SHA512,
         (o, OID_EC_PUBLIC_KEY, p) if is_ec_sig => {
-            let curve = d::parse_single(p, tag::OID, "curve").map(|t| t.content).unwrap_or(&[]);
+            let curve = d::parse_single(p, tag::OID, "curve")
+                .map(|t| t.content)
+                .unwrap_or(&[]);
             match (o, curve) {
                 (OID_ECDSA_SHA256, OID_P256) => &s::ECDSA_P256_SHA256_ASN1,
                 (OID_ECDSA_SHA384, OID_P256) => &s::ECDSA_P256_SHA384_ASN1,

@@ -80,13 +80,20 @@ pub(crate) fn parse_time(t: &der::Tlv<'_>, what: &str) -> DerResult<i64> {
     let (year, rest) = match t.tag {
         tag::UTC_TIME if c.len() == 13 => {
             let yy = digits(c.get(..2).unwrap_or(&[]), what)? as i64;
-            (if yy >= 50 { 1900 + yy } else { 2000 + yy }, c.get(2..).unwrap_or(&[]))
+            (
+                if yy >= 50 { 1900 + yy } else { 2000 + yy },
+                c.get(2..).unwrap_or(&[]),
+            )
         }
         tag::GENERALIZED_TIME if c.len() == 15 => (
             digits(c.get(..4).unwrap_or(&[]), what)? as i64,
             c.get(4..).unwrap_or(&[]),
         ),
-        _ => return Err(DerError(format!("{what}: not a DER UTCTime/GeneralizedTime"))),
+        _ => {
+            return Err(DerError(format!(
+                "{what}: not a DER UTCTime/GeneralizedTime"
+            )));
+        }
     };
     if rest.last() != Some(&b'Z') {
         return Err(DerError(format!("{what}: time must end in Z")));
@@ -124,7 +131,13 @@ mod tests {
         assert_eq!(u, b"\x17\x0d260101000000Z");
         let g = encode_time(2_524_608_000).unwrap();
         assert_eq!(g, b"\x18\x0f20500101000000Z");
-        for v in [0i64, 951_782_400, 1_767_225_599, 2_524_608_000, 4_102_444_800] {
+        for v in [
+            0i64,
+            951_782_400,
+            1_767_225_599,
+            2_524_608_000,
+            4_102_444_800,
+        ] {
             let e = encode_time(v).unwrap();
             let t = der::parse_single(&e, e[0], "t").unwrap();
             assert_eq!(parse_time(&t, "t").unwrap(), v);

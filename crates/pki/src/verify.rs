@@ -52,7 +52,11 @@ fn check_critical(c: &ParsedCert<'_>) -> Result<(), PkiError> {
 }
 
 /// Checks that `issuer` may issue certificates at `below` intermediates above the leaf.
-fn check_issuer(issuer: &ParsedCert<'_>, intermediates_below: usize, is_anchor: bool) -> Result<(), PkiError> {
+fn check_issuer(
+    issuer: &ParsedCert<'_>,
+    intermediates_below: usize,
+    is_anchor: bool,
+) -> Result<(), PkiError> {
     match issuer.basic_constraints {
         Some((true, path_len)) => {
             if let Some(pl) = path_len {
@@ -72,7 +76,10 @@ fn check_issuer(issuer: &ParsedCert<'_>, intermediates_below: usize, is_anchor: 
             });
         }
     }
-    if issuer.key_usage.is_some_and(|ku| ku & KU_KEY_CERT_SIGN == 0) {
+    if issuer
+        .key_usage
+        .is_some_and(|ku| ku & KU_KEY_CERT_SIGN == 0)
+    {
         return Err(PkiError::KeyUsage {
             subject: issuer.display_name(),
             needed: "keyCertSign",
@@ -94,7 +101,12 @@ fn matches(child: &ParsedCert<'_>, issuer: &ParsedCert<'_>) -> bool {
 }
 
 fn check_sig(child: &ParsedCert<'_>, issuer: &ParsedCert<'_>) -> Result<(), PkiError> {
-    match verify_cert_sig(issuer.spki_raw, child.sig_alg_raw, child.tbs_raw, child.signature) {
+    match verify_cert_sig(
+        issuer.spki_raw,
+        child.sig_alg_raw,
+        child.tbs_raw,
+        child.signature,
+    ) {
         VerifyOutcome::Valid => Ok(()),
         VerifyOutcome::Invalid => Err(PkiError::BadSignature {
             subject: child.display_name(),
@@ -133,7 +145,8 @@ pub fn verify_peer_chain(
             "more than {MAX_INPUT_CERTS} certificates given"
         )));
     }
-    let now = i64::try_from(now_unix).map_err(|_| PkiError::InvalidInput("time out of range".into()))?;
+    let now =
+        i64::try_from(now_unix).map_err(|_| PkiError::InvalidInput("time out of range".into()))?;
     let parsed: Vec<ParsedCert<'_>> = chain
         .iter()
         .enumerate()
@@ -150,7 +163,10 @@ pub fn verify_peer_chain(
 
     check_critical(leaf)?;
     check_validity(leaf, now)?;
-    if leaf.key_usage.is_some_and(|ku| ku & KU_DIGITAL_SIGNATURE == 0) {
+    if leaf
+        .key_usage
+        .is_some_and(|ku| ku & KU_DIGITAL_SIGNATURE == 0)
+    {
         return Err(PkiError::KeyUsage {
             subject: leaf.display_name(),
             needed: "digitalSignature",
