@@ -1,1 +1,625 @@
-//! placeholder
+//! The tokio side of Negotiator: one task per node drives the sans-IO IKE core
+//! ([`negotiator_proto::Endpoint`]), the SA database ([`negotiator_sadb::SaDb`]) and the
+//! userspace ESP engine ([`negotiator_esp::EspEngine`]) over two UDP sockets.
+//!
+//! A node has an IKE socket (port-500 style: IKE messages without a marker) and a NAT-T
+//! socket (port-4500 style, RFC 3948: ESP-in-UDP, IKE behind a non-ESP marker, keepalives).
+//! Without root the ports are ephemeral, so the peer's NAT-T port is configured.
+
+#![forbid(unsafe_code)]
+
+use std::collections::{HashMap, VecDeque};
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use negotiator_crypto::CryptoProvider;
+use negotiator_esp::{EspEngine, UdpEncapKind, classify_udp_encap};
+use negotiator_proto::{Config, Endpoint, Event, IkeSaId, IkeSaInfo, SpiAllocator};
+use negotiator_sadb::{AcquireResult, Engine, SaDb, SadbEvent};
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot};
+use tracing::{debug, info, warn};
+
+/// Largest datagram we read.
+const MAX_DATAGRAM: usize = 65535;
+/// Packets held per destination while an SA is negotiated (acquire).
+const ACQUIRE_QUEUE: usize = 32;
+
+/// What a node is.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// A name for logs.
+    pub name: String,
+    /// The IKE configuration.
+    pub ike: Arc<Config>,
+    /// Address for both sockets.
+    pub bind: IpAddr,
+    /// IKE port (0: ephemeral).
+    pub ike_port: u16,
+    /// NAT-T / ESP-in-UDP port (0: ephemeral).
+    pub natt_port: u16,
+    /// The peer's IKE address, for acquires (negotiation on traffic).
+    pub peer: Option<SocketAddr>,
+    /// The peer's NAT-T port (4500 for a standard peer).
+    pub peer_natt_port: u16,
+}
+
+/// One Child SA's status.
+#[derive(Debug, Clone)]
+pub struct ChildSaStatus {
+    /// Inbound SPI.
+    pub spi_in: u32,
+    /// Outbound SPI.
+    pub spi_out: u32,
+    /// Encryption algorithm name.
+    pub encryption: String,
+    /// Integrity algorithm name, if not AEAD.
+    pub integrity: Option<String>,
+    /// Packets decrypted.
+    pub packets_in: u64,
+    /// Packets encrypted.
+    pub packets_out: u64,
+    /// Bytes decrypted.
+    pub bytes_in: u64,
+    /// Bytes encrypted.
+    pub bytes_out: u64,
+    /// Packets dropped by the anti-replay window.
+    pub replay_drops: u64,
+    /// Packets whose ICV did not verify.
+    pub auth_failures: u64,
+}
+
+/// A node's state.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// IKE SAs.
+    pub ike_sas: Vec<IkeSaInfo>,
+    /// Child SAs.
+    pub child_sas: Vec<ChildSaStatus>,
+    /// The IKE socket's address.
+    pub ike_addr: SocketAddr,
+    /// The NAT-T socket's address.
+    pub natt_addr: SocketAddr,
+}
+
+/// What a node reports.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum NodeEvent {
+    /// An IKE SA was established.
+    IkeSaEstablished(IkeSaId),
+    /// An IKE SA failed.
+    IkeSaFailed(IkeSaId, String),
+    /// An IKE SA was deleted.
+    IkeSaDeleted(IkeSaId),
+    /// A Child SA was installed in the SA database and the ESP engine.
+    ChildSaInstalled {
+        /// Inbound SPI.
+        spi_in: u32,
+        /// Outbound SPI.
+        spi_out: u32,
+    },
+    /// A Child SA could not be negotiated.
+    ChildSaFailed(String),
+    /// A Child SA was removed.
+    ChildSaDeleted {
+        /// Inbound SPI.
+        spi_in: u32,
+    },
+    /// A decrypted inner packet.
+    Inbound(Vec<u8>),
+}
+
+/// Commands to a running node.
+#[derive(Debug)]
+enum Command {
+    Initiate(SocketAddr),
+    Send(Vec<u8>),
+    Snapshot(oneshot::Sender<Snapshot>),
+    DeleteIke(IkeSaId),
+    Liveness(IkeSaId),
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// A handle on a running node.
+#[derive(Debug)]
+pub struct NodeHandle {
+    tx: mpsc::Sender<Command>,
+    /// Events from the node.
+    pub events: mpsc::Receiver<NodeEvent>,
+    /// The IKE socket's address.
+    pub ike_addr: SocketAddr,
+    /// The NAT-T socket's address.
+    pub natt_addr: SocketAddr,
+}
+
+fn closed() -> io::Error {
+    io::Error::new(io::ErrorKind::BrokenPipe, "node stopped")
+}
+
+impl NodeHandle {
+    /// Starts an IKE SA towards `remote` (its IKE address).
+    pub async fn initiate(&self, remote: SocketAddr) -> io::Result<()> {
+        self.tx
+            .send(Command::Initiate(remote))
+            .await
+            .map_err(|_| closed())
+    }
+
+    /// Protects and sends an inner IPv4/IPv6 packet (negotiating an SA if none exists).
+    pub async fn send(&self, packet: Vec<u8>) -> io::Result<()> {
+        self.tx
+            .send(Command::Send(packet))
+            .await
+            .map_err(|_| closed())
+    }
+
+    /// The node's state.
+    pub async fn snapshot(&self) -> io::Result<Snapshot> {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(Command::Snapshot(tx))
+            .await
+            .map_err(|_| closed())?;
+        rx.await.map_err(|_| closed())
+    }
+
+    /// Deletes an IKE SA with an INFORMATIONAL exchange.
+    pub async fn delete_ike(&self, id: IkeSaId) -> io::Result<()> {
+        self.tx
+            .send(Command::DeleteIke(id))
+            .await
+            .map_err(|_| closed())
+    }
+
+    /// Sends a liveness check.
+    pub async fn liveness(&self, id: IkeSaId) -> io::Result<()> {
+        self.tx
+            .send(Command::Liveness(id))
+            .await
+            .map_err(|_| closed())
+    }
+
+    /// Stops the node.
+    pub async fn shutdown(&self) -> io::Result<()> {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(Command::Shutdown(tx))
+            .await
+            .map_err(|_| closed())?;
+        rx.await.map_err(|_| closed())
+    }
+}
+
+/// A bound, not yet running node.
+#[derive(Debug)]
+pub struct Node {
+    cfg: NodeConfig,
+    ike: UdpSocket,
+    natt: UdpSocket,
+}
+
+impl Node {
+    /// Binds the sockets.
+    pub async fn bind(cfg: NodeConfig) -> io::Result<Self> {
+        let ike = UdpSocket::bind(SocketAddr::new(cfg.bind, cfg.ike_port)).await?;
+        let natt = UdpSocket::bind(SocketAddr::new(cfg.bind, cfg.natt_port)).await?;
+        Ok(Self { cfg, ike, natt })
+    }
+
+    /// The IKE socket's address.
+    pub fn ike_addr(&self) -> io::Result<SocketAddr> {
+        self.ike.local_addr()
+    }
+
+    /// The NAT-T socket's address.
+    pub fn natt_addr(&self) -> io::Result<SocketAddr> {
+        self.natt.local_addr()
+    }
+
+    /// Sets the peer's NAT-T port once it is known.
+    pub fn set_peer_natt_port(&mut self, port: u16) {
+        self.cfg.peer_natt_port = port;
+    }
+
+    /// Sets the peer for acquires.
+    pub fn set_peer(&mut self, peer: SocketAddr) {
+        self.cfg.peer = Some(peer);
+    }
+
+    /// Starts the node's task on the current tokio runtime.
+    pub fn spawn(self, provider: Arc<dyn CryptoProvider>) -> io::Result<NodeHandle> {
+        let ike_addr = self.ike.local_addr()?;
+        let natt_addr = self.natt.local_addr()?;
+        let now = Instant::now();
+        let unix = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let endpoint = Endpoint::new(self.cfg.ike.clone(), provider.clone(), (now, unix))
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+        let (tx, rx) = mpsc::channel(1024);
+        let (etx, erx) = mpsc::channel(4096);
+        let state = NodeState {
+            name: self.cfg.name.clone(),
+            cfg: self.cfg,
+            endpoint,
+            sadb: SaDb::new(),
+            esp: EspEngine::new(provider.clone()),
+            provider,
+            ike: self.ike,
+            natt: self.natt,
+            ike_addr,
+            natt_addr,
+            events: etx,
+            acquire_queue: HashMap::new(),
+            out_buf: vec![0u8; MAX_DATAGRAM],
+        };
+        tokio::spawn(state.run(rx));
+        Ok(NodeHandle {
+            tx,
+            events: erx,
+            ike_addr,
+            natt_addr,
+        })
+    }
+}
+
+struct NodeState {
+    name: String,
+    cfg: NodeConfig,
+    endpoint: Endpoint,
+    sadb: SaDb,
+    esp: EspEngine,
+    provider: Arc<dyn CryptoProvider>,
+    ike: UdpSocket,
+    natt: UdpSocket,
+    ike_addr: SocketAddr,
+    natt_addr: SocketAddr,
+    events: mpsc::Sender<NodeEvent>,
+    acquire_queue: HashMap<IpAddr, VecDeque<Vec<u8>>>,
+    out_buf: Vec<u8>,
+}
+
+/// Lends the SA database's SPI allocation to the IKE core.
+struct Spis<'a> {
+    sadb: &'a mut SaDb,
+    provider: &'a dyn CryptoProvider,
+}
+
+impl SpiAllocator for Spis<'_> {
+    fn allocate_spi(&mut self) -> u32 {
+        let p = self.provider;
+        self.sadb.allocate_spi(&mut |b: &mut [u8]| {
+            // A failing system RNG leaves zeros; the allocator then retries with other bytes.
+            let _ = p.fill_random(b);
+        })
+    }
+
+    fn release_spi(&mut self, spi: u32) {
+        self.sadb.release_spi(spi);
+    }
+}
+
+fn destination(packet: &[u8]) -> Option<IpAddr> {
+    match packet.first()? >> 4 {
+        4 if packet.len() >= 20 => {
+            let b: [u8; 4] = packet[16..20].try_into().ok()?;
+            Some(IpAddr::from(b))
+        }
+        6 if packet.len() >= 40 => {
+            let b: [u8; 16] = packet[24..40].try_into().ok()?;
+            Some(IpAddr::from(b))
+        }
+        _ => None,
+    }
+}
+
+impl NodeState {
+    async fn run(mut self, mut rx: mpsc::Receiver<Command>) {
+        let mut ike_buf = vec![0u8; MAX_DATAGRAM];
+        let mut natt_buf = vec![0u8; MAX_DATAGRAM];
+        info!(node = %self.name, ike = %self.ike_addr, natt = %self.natt_addr, "node running");
+        loop {
+            let deadline = [self.endpoint.poll_timeout(), self.sadb.poll_timeout()]
+                .into_iter()
+                .flatten()
+                .min()
+                .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+            let sleep = tokio::time::sleep_until(deadline.into());
+            tokio::select! {
+                r = self.ike.recv_from(&mut ike_buf) => match r {
+                    Ok((n, from)) => {
+                        let now = Instant::now();
+                        let mut spis = Spis { sadb: &mut self.sadb, provider: &*self.provider };
+                        self.endpoint.handle_datagram(now, self.ike_addr, from, &ike_buf[..n], &mut spis);
+                    }
+                    Err(e) => debug!(node = %self.name, "IKE socket: {e}"),
+                },
+                r = self.natt.recv_from(&mut natt_buf) => match r {
+                    Ok((n, from)) => self.handle_natt(&mut natt_buf[..n], from).await,
+                    Err(e) => debug!(node = %self.name, "NAT-T socket: {e}"),
+                },
+                () = sleep => {
+                    let now = Instant::now();
+                    self.endpoint.handle_timeout(now);
+                    self.sadb.handle_timeout(now);
+                }
+                cmd = rx.recv() => match cmd {
+                    None => return,
+                    Some(Command::Shutdown(done)) => {
+                        let _ = done.send(());
+                        return;
+                    }
+                    Some(c) => self.command(c).await,
+                },
+            }
+            self.flush().await;
+        }
+    }
+
+    async fn command(&mut self, c: Command) {
+        let now = Instant::now();
+        match c {
+            Command::Initiate(remote) => {
+                if let Err(e) = self.endpoint.initiate(now, self.ike_addr, remote) {
+                    warn!(node = %self.name, "cannot initiate: {e}");
+                }
+            }
+            Command::Send(packet) => self.send_inner(packet, now).await,
+            Command::Snapshot(tx) => {
+                let _ = tx.send(self.snapshot());
+            }
+            Command::DeleteIke(id) => {
+                if let Err(e) = self.endpoint.delete_ike(now, id) {
+                    warn!(node = %self.name, "cannot delete: {e}");
+                }
+            }
+            Command::Liveness(id) => {
+                if let Err(e) = self.endpoint.liveness_check(now, id) {
+                    warn!(node = %self.name, "cannot send liveness check: {e}");
+                }
+            }
+            Command::Shutdown(_) => {}
+        }
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        let child_sas = self
+            .sadb
+            .iter()
+            .map(|e| {
+                let p = &e.params;
+                let i = self
+                    .esp
+                    .inbound_sa(p.spi_in)
+                    .map(|s| s.stats())
+                    .unwrap_or_default();
+                let o = self
+                    .esp
+                    .outbound_sa(p.spi_in)
+                    .map(|s| s.stats())
+                    .unwrap_or_default();
+                ChildSaStatus {
+                    spi_in: p.spi_in,
+                    spi_out: p.spi_out,
+                    encryption: p.outbound.encr.name().to_string(),
+                    integrity: p.outbound.integ.map(|i| i.name().to_string()),
+                    packets_in: i.packets,
+                    packets_out: o.packets,
+                    bytes_in: i.bytes,
+                    bytes_out: o.bytes,
+                    replay_drops: i.replay_drops,
+                    auth_failures: i.auth_failures,
+                }
+            })
+            .collect();
+        Snapshot {
+            ike_sas: self.endpoint.ike_sas(),
+            child_sas,
+            ike_addr: self.ike_addr,
+            natt_addr: self.natt_addr,
+        }
+    }
+
+    async fn send_inner(&mut self, packet: Vec<u8>, now: Instant) {
+        let Some(dst) = destination(&packet) else {
+            debug!(node = %self.name, "not an IP packet; dropped");
+            return;
+        };
+        match self.sadb.acquire(dst, now) {
+            AcquireResult::Established { .. } => self.seal_and_send(dst, &packet).await,
+            AcquireResult::Pending => self.queue(dst, packet),
+            AcquireResult::Start { .. } => {
+                self.queue(dst, packet);
+                match self.cfg.peer {
+                    Some(peer) => {
+                        info!(node = %self.name, %dst, "acquire: negotiating an SA");
+                        if let Err(e) = self.endpoint.initiate(now, self.ike_addr, peer) {
+                            warn!(node = %self.name, "acquire for {dst} failed: {e}");
+                            self.sadb.acquire_failed(dst);
+                            self.acquire_queue.remove(&dst);
+                        }
+                    }
+                    None => {
+                        debug!(node = %self.name, %dst, "no SA and no peer to negotiate with");
+                        self.sadb.acquire_failed(dst);
+                        self.acquire_queue.remove(&dst);
+                    }
+                }
+            }
+        }
+    }
+
+    fn queue(&mut self, dst: IpAddr, packet: Vec<u8>) {
+        let q = self.acquire_queue.entry(dst).or_default();
+        if q.len() < ACQUIRE_QUEUE {
+            q.push_back(packet);
+        }
+    }
+
+    async fn seal_and_send(&mut self, dst: IpAddr, packet: &[u8]) {
+        // The newest SA covering the destination (make-before-break on rekey).
+        let Some(entry) = self.sadb.outbound_for(dst) else {
+            return;
+        };
+        let spi_in = entry.params.spi_in;
+        let remote = entry.params.remote;
+        let port = entry
+            .params
+            .encap
+            .map_or(self.cfg.peer_natt_port, |e| e.remote_port);
+        // Tunnel mode: the inner packet is a whole IP datagram (next header 4 or 41).
+        let nh = if packet.first().map(|b| b >> 4) == Some(6) {
+            41
+        } else {
+            4
+        };
+        match self.esp.seal_pair(spi_in, packet, nh, &mut self.out_buf) {
+            Ok(n) => {
+                let len = u64::try_from(packet.len()).unwrap_or(u64::MAX);
+                self.sadb.record_outbound_pair(spi_in, len, Instant::now());
+                if let Err(e) = self
+                    .natt
+                    .send_to(&self.out_buf[..n], SocketAddr::new(remote, port))
+                    .await
+                {
+                    debug!(node = %self.name, "ESP send: {e}");
+                }
+            }
+            Err(e) => debug!(node = %self.name, "ESP seal failed: {e}"),
+        }
+    }
+
+    async fn handle_natt(&mut self, datagram: &mut [u8], from: SocketAddr) {
+        match classify_udp_encap(datagram) {
+            UdpEncapKind::Keepalive => {}
+            UdpEncapKind::Invalid(why) => {
+                debug!(node = %self.name, %from, "NAT-T datagram dropped: {why}")
+            }
+            UdpEncapKind::Ike(_) => {
+                let now = Instant::now();
+                let mut spis = Spis {
+                    sadb: &mut self.sadb,
+                    provider: &*self.provider,
+                };
+                // After the 4-octet non-ESP marker.
+                let ike = &datagram[4..];
+                self.endpoint
+                    .handle_datagram(now, self.natt_addr, from, ike, &mut spis);
+            }
+            UdpEncapKind::Esp(_) => match self.esp.open(datagram) {
+                Ok((spi, d)) => {
+                    let len = u64::try_from(d.payload.len()).unwrap_or(u64::MAX);
+                    self.sadb.record_inbound(spi, len, Instant::now());
+                    let inner = datagram[d.payload].to_vec();
+                    let _ = self.events.try_send(NodeEvent::Inbound(inner));
+                }
+                Err(e) => {
+                    let spi = datagram
+                        .get(..4)
+                        .map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
+                    match e {
+                        negotiator_esp::EspError::Replay(_) => self.sadb.record_replay_drop(spi),
+                        negotiator_esp::EspError::AuthFailed => self.sadb.record_auth_failure(spi),
+                        _ => {}
+                    }
+                    debug!(node = %self.name, %from, "ESP packet dropped: {e}");
+                }
+            },
+        }
+    }
+
+    async fn flush(&mut self) {
+        while let Some(t) = self.endpoint.poll_transmit() {
+            let r = if t.local.port() == self.natt_addr.port() {
+                let mut d = Vec::with_capacity(t.data.len() + 4);
+                d.extend_from_slice(&[0, 0, 0, 0]);
+                d.extend_from_slice(&t.data);
+                self.natt.send_to(&d, t.remote).await
+            } else {
+                self.ike.send_to(&t.data, t.remote).await
+            };
+            if let Err(e) = r {
+                debug!(node = %self.name, remote = %t.remote, "IKE send: {e}");
+            }
+        }
+        while let Some(ev) = self.endpoint.poll_event() {
+            self.handle_event(ev).await;
+        }
+        while let Some(ev) = self.sadb.poll_event() {
+            match ev {
+                SadbEvent::Installed { spi_in, spi_out } => {
+                    let _ = self
+                        .events
+                        .try_send(NodeEvent::ChildSaInstalled { spi_in, spi_out });
+                }
+                SadbEvent::SoftExpired { spi_in } => {
+                    // Rekeying by CREATE_CHILD_SA is issue 3; the SA runs until its hard expiry.
+                    info!(node = %self.name, spi_in = %format!("{spi_in:08x}"), "Child SA soft lifetime reached");
+                }
+                SadbEvent::HardExpired { spi_in } | SadbEvent::Deleted { spi_in, .. } => {
+                    let spi_out = self.esp.outbound_sa(spi_in).map_or(0, |s| s.spi());
+                    self.esp.remove(spi_in, spi_out);
+                    let _ = self.events.try_send(NodeEvent::ChildSaDeleted { spi_in });
+                }
+                _ => {}
+            }
+        }
+    }
+
+    async fn handle_event(&mut self, ev: Event) {
+        match ev {
+            Event::IkeSaEstablished { id } => {
+                let _ = self.events.try_send(NodeEvent::IkeSaEstablished(id));
+            }
+            Event::IkeSaFailed { id, reason } => {
+                let _ = self.events.try_send(NodeEvent::IkeSaFailed(id, reason));
+            }
+            Event::IkeSaDeleted { id } => {
+                let _ = self.events.try_send(NodeEvent::IkeSaDeleted(id));
+            }
+            Event::ChildSaEstablished { params, .. } => {
+                let mut params = *params;
+                if let Some(e) = params.encap.as_mut() {
+                    e.local_port = self.natt_addr.port();
+                    e.remote_port = self.cfg.peer_natt_port;
+                }
+                let spi_in = params.spi_in;
+                let remote_ts = params.remote_ts.clone();
+                if let Err(e) = self.sadb.install(params, Instant::now()) {
+                    warn!(node = %self.name, "SA database refused the Child SA: {e}");
+                    return;
+                }
+                if let Some(entry) = self.sadb.lookup_inbound(spi_in) {
+                    if let Err(e) = self.esp.install(entry) {
+                        warn!(node = %self.name, "ESP engine refused the Child SA: {e}");
+                        return;
+                    }
+                }
+                // Release packets held by an acquire.
+                let waiting: Vec<IpAddr> = self
+                    .acquire_queue
+                    .keys()
+                    .filter(|d| remote_ts.iter().any(|t| t.contains(**d)))
+                    .copied()
+                    .collect();
+                for dst in waiting {
+                    if let Some(q) = self.acquire_queue.remove(&dst) {
+                        for p in q {
+                            self.send_inner(p, Instant::now()).await;
+                        }
+                    }
+                }
+            }
+            Event::ChildSaFailed { reason, .. } => {
+                let _ = self.events.try_send(NodeEvent::ChildSaFailed(reason));
+            }
+            Event::ChildSaDeleted { spi_in, .. } => {
+                self.sadb.delete(spi_in);
+            }
+            _ => {}
+        }
+    }
+}

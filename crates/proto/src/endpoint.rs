@@ -1,0 +1,2240 @@
+//! The IKEv2 endpoint: every IKE SA of one local configuration, driven by the caller.
+//!
+//! The caller passes datagrams in ([`Endpoint::handle_datagram`]), passes time in
+//! ([`Endpoint::handle_timeout`]) and polls datagrams ([`Endpoint::poll_transmit`]), the next
+//! deadline ([`Endpoint::poll_timeout`]) and events ([`Endpoint::poll_event`]) out. Nothing
+//! here reads a clock or touches a socket.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use negotiator_crypto::{
+    CryptoProvider, Group, KeyExchange, Secret,
+    ikev2::{child_keymat, derive_ike_sa_keys, skeyseed},
+};
+use negotiator_sadb::{Mode, SaKeys, SaParams, TsRange, UdpEncap};
+use negotiator_wire::v2::{
+    AuthMethod, CertEncoding, Certificate, Delete, ExchangeType, Flags, Header, IdType,
+    Identification, KeyExchange as KePayload, Message, Notify, NotifyType, Payload, PayloadBody,
+    PayloadType, ProtocolId,
+};
+use subtle::ConstantTimeEq;
+use tracing::{debug, info, trace, warn};
+
+use crate::auth;
+use crate::config::{Config, Identity, LocalAuth, RemoteAuth};
+use crate::error::ProtoError;
+use crate::proposal::{self, EspSuite, IkeSuite};
+use crate::sk::SkKeys;
+use crate::ts;
+
+/// Allocates inbound SPIs for Child SAs; implemented by the SA database.
+pub trait SpiAllocator {
+    /// A fresh, unique, random SPI (never 0..=255), reserved until installed or released.
+    fn allocate_spi(&mut self) -> u32;
+    /// Gives back an SPI that will not be installed.
+    fn release_spi(&mut self, spi: u32);
+}
+
+/// Identifies an IKE SA inside one endpoint: our own IKE SPI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct IkeSaId(pub u64);
+
+/// A datagram to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transmit {
+    /// Our address it must leave from.
+    pub local: SocketAddr,
+    /// The peer's address.
+    pub remote: SocketAddr,
+    /// The IKE message.
+    pub data: Vec<u8>,
+}
+
+/// Something the caller must know about.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Event {
+    /// An IKE SA was authenticated.
+    IkeSaEstablished {
+        /// The SA.
+        id: IkeSaId,
+    },
+    /// An IKE SA could not be set up or failed; it is gone.
+    IkeSaFailed {
+        /// The SA.
+        id: IkeSaId,
+        /// One line a person can act on.
+        reason: String,
+    },
+    /// An IKE SA was deleted (by us or by the peer); its Child SAs are deleted too.
+    IkeSaDeleted {
+        /// The SA.
+        id: IkeSaId,
+    },
+    /// A Child SA is ready for the SA database.
+    ChildSaEstablished {
+        /// The IKE SA it belongs to.
+        ike: IkeSaId,
+        /// What to install.
+        params: Box<SaParams>,
+    },
+    /// A Child SA could not be negotiated (the IKE SA stays up).
+    ChildSaFailed {
+        /// The IKE SA.
+        ike: IkeSaId,
+        /// Why.
+        reason: String,
+    },
+    /// A Child SA was deleted.
+    ChildSaDeleted {
+        /// The IKE SA it belonged to.
+        ike: IkeSaId,
+        /// Our inbound SPI.
+        spi_in: u32,
+        /// Our outbound SPI.
+        spi_out: u32,
+    },
+}
+
+/// Original role in the IKE SA.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// We sent IKE_SA_INIT.
+    Initiator,
+    /// The peer did.
+    Responder,
+}
+
+impl Role {
+    /// "initiator" or "responder".
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Initiator => "initiator",
+            Self::Responder => "responder",
+        }
+    }
+}
+
+/// IKE SA states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IkeState {
+    /// Initiator: IKE_SA_INIT sent.
+    InitSent,
+    /// Responder: IKE_SA_INIT answered, waiting for IKE_AUTH (half-open).
+    InitAnswered,
+    /// Initiator: IKE_AUTH sent.
+    AuthSent,
+    /// Authenticated.
+    Established,
+    /// A delete of the IKE SA is in flight.
+    Deleting,
+}
+
+impl IkeState {
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InitSent => "connecting",
+            Self::InitAnswered => "half-open",
+            Self::AuthSent => "authenticating",
+            Self::Established => "established",
+            Self::Deleting => "deleting",
+        }
+    }
+}
+
+/// A summary of one IKE SA, for listings.
+#[derive(Debug, Clone)]
+pub struct IkeSaInfo {
+    /// Id.
+    pub id: IkeSaId,
+    /// Original role.
+    pub role: Role,
+    /// State.
+    pub state: IkeState,
+    /// Initiator SPI.
+    pub spi_i: [u8; 8],
+    /// Responder SPI.
+    pub spi_r: [u8; 8],
+    /// Negotiated algorithms, once known.
+    pub suite: Option<IkeSuite>,
+    /// How we authenticated ("psk", "ecdsa-p256 signature (RFC 7427)", ...).
+    pub local_auth: String,
+    /// How the peer authenticated.
+    pub remote_auth: Option<String>,
+    /// Our identity.
+    pub local_id: String,
+    /// The peer's identity once authenticated.
+    pub remote_id: Option<String>,
+    /// Our address.
+    pub local: SocketAddr,
+    /// The peer's address.
+    pub remote: SocketAddr,
+    /// Child SAs as (inbound SPI, outbound SPI, suite).
+    pub children: Vec<(u32, u32, EspSuite)>,
+    /// Whether a NAT was detected in front of us / the peer.
+    pub nat: (bool, bool),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Request {
+    SaInit,
+    Auth,
+    DeleteChild { spi_in: u32, spi_out: u32 },
+    DeleteIke,
+    Liveness,
+}
+
+struct Pending {
+    mid: u32,
+    data: Vec<u8>,
+    kind: Request,
+    retries: u32,
+    deadline: Instant,
+}
+
+struct ChildSa {
+    spi_in: u32,
+    spi_out: u32,
+    suite: EspSuite,
+}
+
+struct PendingChild {
+    spi_in: u32,
+}
+
+struct IkeSa {
+    role: Role,
+    state: IkeState,
+    spi_i: [u8; 8],
+    spi_r: [u8; 8],
+    local: SocketAddr,
+    remote: SocketAddr,
+    suite: Option<IkeSuite>,
+    group: Group,
+    ke: Option<Box<dyn KeyExchange>>,
+    ni: Vec<u8>,
+    nr: Vec<u8>,
+    /// IKE_SA_INIT request and response as sent, for the AUTH computation; dropped once
+    /// authenticated.
+    msg1: Vec<u8>,
+    msg2: Vec<u8>,
+    cookie: Option<Vec<u8>>,
+    cookie_tries: u8,
+    ke_retries: u8,
+    keys: Option<SkKeys>,
+    sk_d: Option<Secret>,
+    sk_pi: Option<Secret>,
+    sk_pr: Option<Secret>,
+    peer_rfc7427: bool,
+    peer_certreq: bool,
+    nat_local: bool,
+    nat_remote: bool,
+    next_request_mid: u32,
+    expected_peer_mid: u32,
+    pending: Option<Pending>,
+    queued: VecDeque<Request>,
+    cached_response: Option<(u32, Vec<u8>)>,
+    pending_child: Option<PendingChild>,
+    children: Vec<ChildSa>,
+    remote_id: Option<Identity>,
+    remote_auth_desc: Option<String>,
+    created: Instant,
+    last_recv: Instant,
+}
+
+impl IkeSa {
+    fn our_spi(&self) -> [u8; 8] {
+        match self.role {
+            Role::Initiator => self.spi_i,
+            Role::Responder => self.spi_r,
+        }
+    }
+
+    fn header(&self, exchange: ExchangeType, mid: u32, response: bool) -> Header {
+        let mut flags = 0u8;
+        if self.role == Role::Initiator {
+            flags |= Flags::INITIATOR.0;
+        }
+        if response {
+            flags |= Flags::RESPONSE.0;
+        }
+        Header {
+            spi_i: self.spi_i,
+            spi_r: self.spi_r,
+            next_payload: PayloadType::NONE,
+            version: 0x20,
+            exchange,
+            flags: Flags(flags),
+            message_id: mid,
+            length: 0,
+        }
+    }
+}
+
+/// The IKEv2 endpoint. See the module documentation.
+pub struct Endpoint {
+    config: Arc<Config>,
+    provider: Arc<dyn CryptoProvider>,
+    sas: HashMap<[u8; 8], IkeSa>,
+    /// Responder side: (peer address, SPIi) → our SPIr, to recognise retransmitted
+    /// IKE_SA_INIT requests before the peer knows our SPI.
+    init_index: HashMap<(SocketAddr, [u8; 8]), [u8; 8]>,
+    half_open: usize,
+    cookie_secret: Secret,
+    transmits: VecDeque<Transmit>,
+    events: VecDeque<Event>,
+    clock_ref: (Instant, u64),
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("ike_sas", &self.sas.len())
+            .field("half_open", &self.half_open)
+            .finish()
+    }
+}
+
+const NONCE_LEN: usize = 32;
+const MAX_COOKIE_TRIES: u8 = 3;
+const MAX_KE_RETRIES: u8 = 2;
+
+fn notify(t: NotifyType, data: Vec<u8>) -> Payload {
+    Payload::new(PayloadBody::Notify(Notify::new(t, data)))
+}
+
+fn find_notify(payloads: &[Payload], t: NotifyType) -> Option<&Notify> {
+    payloads.iter().find_map(|p| match &p.body {
+        PayloadBody::Notify(n) if n.notify_type == t => Some(n),
+        _ => None,
+    })
+}
+
+fn first_error_notify(payloads: &[Payload]) -> Option<&Notify> {
+    payloads.iter().find_map(|p| match &p.body {
+        PayloadBody::Notify(n) if n.notify_type.is_error() => Some(n),
+        _ => None,
+    })
+}
+
+fn ip_octets(a: IpAddr) -> Vec<u8> {
+    match a {
+        IpAddr::V4(v) => v.octets().to_vec(),
+        IpAddr::V6(v) => v.octets().to_vec(),
+    }
+}
+
+/// NAT_DETECTION_*_IP data: SHA-1(SPIi | SPIr | IP | port) (RFC 7296 §2.23).
+fn nat_hash(spi_i: &[u8; 8], spi_r: &[u8; 8], addr: SocketAddr) -> Vec<u8> {
+    let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY);
+    ctx.update(spi_i);
+    ctx.update(spi_r);
+    ctx.update(&ip_octets(addr.ip()));
+    ctx.update(&addr.port().to_be_bytes());
+    ctx.finish().as_ref().to_vec()
+}
+
+/// The SIGNATURE_HASH_ALGORITHMS we accept: SHA2-256, -384, -512, Identity (RFC 7427, 8420).
+const SIG_HASHES: [u8; 8] = [0, 2, 0, 3, 0, 4, 0, 5];
+
+impl Endpoint {
+    /// A new endpoint. `clock_ref` ties the monotonic clock to wall time (seconds since the
+    /// Unix epoch at that instant), for certificate validity checks.
+    pub fn new(
+        config: Arc<Config>,
+        provider: Arc<dyn CryptoProvider>,
+        clock_ref: (Instant, u64),
+    ) -> Result<Self, ProtoError> {
+        if config
+            .ike_proposals
+            .iter()
+            .all(|p| p.groups.is_empty() || p.encr.is_empty())
+        {
+            return Err(ProtoError::Config(
+                "no usable IKE proposal configured".into(),
+            ));
+        }
+        let mut secret = vec![0u8; 32];
+        provider.fill_random(&mut secret)?;
+        Ok(Self {
+            config,
+            provider,
+            sas: HashMap::new(),
+            init_index: HashMap::new(),
+            half_open: 0,
+            cookie_secret: Secret::new(secret),
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            clock_ref,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    fn unix_time(&self, now: Instant) -> u64 {
+        let (at, unix) = self.clock_ref;
+        if now >= at {
+            unix + now.duration_since(at).as_secs()
+        } else {
+            unix.saturating_sub(at.duration_since(now).as_secs())
+        }
+    }
+
+    /// Number of half-open (responder, not yet authenticated) IKE SAs.
+    pub fn half_open(&self) -> usize {
+        self.half_open
+    }
+
+    /// Number of IKE SAs in any state.
+    pub fn len(&self) -> usize {
+        self.sas.len()
+    }
+
+    /// Whether there are no IKE SAs.
+    pub fn is_empty(&self) -> bool {
+        self.sas.is_empty()
+    }
+
+    /// The next datagram to send.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// A summary of every IKE SA.
+    pub fn ike_sas(&self) -> Vec<IkeSaInfo> {
+        let mut v: Vec<IkeSaInfo> = self.sas.iter().map(|(k, sa)| self.info(k, sa)).collect();
+        v.sort_by_key(|i| i.id);
+        v
+    }
+
+    fn local_auth_desc(&self, sa: &IkeSa) -> String {
+        match &self.config.local_auth {
+            LocalAuth::Psk(_) => "psk".into(),
+            LocalAuth::Certificate { key, .. } => {
+                let kt = format!("{:?}", key.key_type()).to_lowercase();
+                if sa.peer_rfc7427 {
+                    format!("{kt} signature (RFC 7427)")
+                } else {
+                    format!("{kt} signature")
+                }
+            }
+        }
+    }
+
+    fn info(&self, k: &[u8; 8], sa: &IkeSa) -> IkeSaInfo {
+        IkeSaInfo {
+            id: IkeSaId(u64::from_be_bytes(*k)),
+            role: sa.role,
+            state: sa.state,
+            spi_i: sa.spi_i,
+            spi_r: sa.spi_r,
+            suite: sa.suite,
+            local_auth: self.local_auth_desc(sa),
+            remote_auth: sa.remote_auth_desc.clone(),
+            local_id: self.config.local_id.to_string(),
+            remote_id: sa.remote_id.as_ref().map(|i| i.to_string()),
+            local: sa.local,
+            remote: sa.remote,
+            children: sa
+                .children
+                .iter()
+                .map(|c| (c.spi_in, c.spi_out, c.suite))
+                .collect(),
+            nat: (sa.nat_local, sa.nat_remote),
+        }
+    }
+
+    fn random(&self, len: usize) -> Result<Vec<u8>, ProtoError> {
+        let mut v = vec![0u8; len];
+        self.provider.fill_random(&mut v)?;
+        Ok(v)
+    }
+
+    fn new_ike_spi(&self) -> Result<[u8; 8], ProtoError> {
+        loop {
+            let mut spi = [0u8; 8];
+            self.provider.fill_random(&mut spi)?;
+            if spi != [0u8; 8] && !self.sas.contains_key(&spi) {
+                return Ok(spi);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------
+    // Initiator
+
+    /// Starts an IKE SA (with its first Child SA) towards `remote`.
+    pub fn initiate(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+    ) -> Result<IkeSaId, ProtoError> {
+        let group = self
+            .config
+            .ike_proposals
+            .iter()
+            .find_map(|p| p.groups.first().copied())
+            .ok_or_else(|| ProtoError::Config("no key exchange group configured".into()))?;
+        let spi_i = self.new_ike_spi()?;
+        let ke = self.provider.start_key_exchange(group)?;
+        let ni = self.random(NONCE_LEN)?;
+        let sa = IkeSa {
+            role: Role::Initiator,
+            state: IkeState::InitSent,
+            spi_i,
+            spi_r: [0; 8],
+            local,
+            remote,
+            suite: None,
+            group,
+            ke: Some(ke),
+            ni,
+            nr: Vec::new(),
+            msg1: Vec::new(),
+            msg2: Vec::new(),
+            cookie: None,
+            cookie_tries: 0,
+            ke_retries: 0,
+            keys: None,
+            sk_d: None,
+            sk_pi: None,
+            sk_pr: None,
+            peer_rfc7427: false,
+            peer_certreq: false,
+            nat_local: false,
+            nat_remote: false,
+            next_request_mid: 0,
+            expected_peer_mid: 0,
+            pending: None,
+            queued: VecDeque::new(),
+            cached_response: None,
+            pending_child: None,
+            children: Vec::new(),
+            remote_id: None,
+            remote_auth_desc: None,
+            created: now,
+            last_recv: now,
+        };
+        self.sas.insert(spi_i, sa);
+        info!(spi_i = %hex(&spi_i), %remote, "initiating IKE SA");
+        self.send_sa_init(now, spi_i)?;
+        Ok(IkeSaId(u64::from_be_bytes(spi_i)))
+    }
+
+    fn send_sa_init(&mut self, now: Instant, key: [u8; 8]) -> Result<(), ProtoError> {
+        let sa = self
+            .sas
+            .get_mut(&key)
+            .ok_or(ProtoError::Internal("no SA"))?;
+        let ke = sa.ke.as_ref().ok_or(ProtoError::Internal("no KE"))?;
+        let mut payloads = Vec::new();
+        if let Some(c) = &sa.cookie {
+            payloads.push(notify(NotifyType::COOKIE, c.clone()));
+        }
+        payloads.push(Payload::new(PayloadBody::Sa(proposal::ike_proposals(
+            &self.config.ike_proposals,
+            &[],
+        ))));
+        payloads.push(Payload::new(PayloadBody::Ke(KePayload {
+            group: sa.group.id(),
+            data: ke.public_key().to_vec(),
+        })));
+        payloads.push(Payload::new(PayloadBody::Nonce(sa.ni.clone())));
+        payloads.push(notify(
+            NotifyType::NAT_DETECTION_SOURCE_IP,
+            nat_hash(&sa.spi_i, &[0; 8], sa.local),
+        ));
+        payloads.push(notify(
+            NotifyType::NAT_DETECTION_DESTINATION_IP,
+            nat_hash(&sa.spi_i, &[0; 8], sa.remote),
+        ));
+        payloads.push(notify(
+            NotifyType::SIGNATURE_HASH_ALGORITHMS,
+            SIG_HASHES.to_vec(),
+        ));
+        let msg = Message {
+            header: sa.header(ExchangeType::IKE_SA_INIT, 0, false),
+            payloads,
+        };
+        let data = msg.encode();
+        sa.msg1 = data.clone();
+        sa.next_request_mid = 1;
+        let local = sa.local;
+        let remote = sa.remote;
+        sa.pending = Some(Pending {
+            mid: 0,
+            data: data.clone(),
+            kind: Request::SaInit,
+            retries: 0,
+            deadline: now + self.config.retransmit.initial_timeout,
+        });
+        debug!(spi_i = %hex(&key), "sending IKE_SA_INIT request");
+        self.transmits.push_back(Transmit {
+            local,
+            remote,
+            data,
+        });
+        Ok(())
+    }
+
+    fn handle_sa_init_response(
+        &mut self,
+        now: Instant,
+        key: [u8; 8],
+        header: &Header,
+        raw: &[u8],
+        msg: Message,
+        spis: &mut dyn SpiAllocator,
+    ) -> Result<(), ProtoError> {
+        let config = self.config.clone();
+        let provider = self.provider.clone();
+        let sa = self
+            .sas
+            .get_mut(&key)
+            .ok_or(ProtoError::Internal("no SA"))?;
+        if sa.state != IkeState::InitSent {
+            return Ok(());
+        }
+        // COOKIE request (RFC 7296 §2.6): retry with the cookie first.
+        if let Some(c) = find_notify(&msg.payloads, NotifyType::COOKIE) {
+            if sa.cookie_tries >= MAX_COOKIE_TRIES || c.data.is_empty() || c.data.len() > 64 {
+                return Err(ProtoError::PeerError(
+                    NotifyType::COOKIE,
+                    "cookie loop".into(),
+                ));
+            }
+            sa.cookie_tries += 1;
+            sa.cookie = Some(c.data.clone());
+            debug!("responder demands a COOKIE; retrying IKE_SA_INIT");
+            return self.send_sa_init(now, key);
+        }
+        if let Some(n) = find_notify(&msg.payloads, NotifyType::INVALID_KE_PAYLOAD) {
+            let wanted = <[u8; 2]>::try_from(n.data.as_slice())
+                .ok()
+                .map(u16::from_be_bytes)
+                .and_then(Group::from_id);
+            let acceptable = wanted.filter(|g| {
+                *g != sa.group && config.ike_proposals.iter().any(|p| p.groups.contains(g))
+            });
+            match acceptable {
+                Some(g) if sa.ke_retries < MAX_KE_RETRIES => {
+                    info!(
+                        group = g.name(),
+                        "peer asks for another key exchange group; retrying"
+                    );
+                    sa.ke_retries += 1;
+                    sa.group = g;
+                    sa.ke = Some(provider.start_key_exchange(g)?);
+                    return self.send_sa_init(now, key);
+                }
+                _ => {
+                    return Err(ProtoError::PeerError(
+                        NotifyType::INVALID_KE_PAYLOAD,
+                        format!("peer wants group {:?}, which we do not offer", n.data),
+                    ));
+                }
+            }
+        }
+        if let Some(n) = first_error_notify(&msg.payloads) {
+            let ctx = if n.notify_type == NotifyType::NO_PROPOSAL_CHOSEN {
+                format!(
+                    "we offered [{}]",
+                    proposal::describe_ike_config(&config.ike_proposals)
+                )
+            } else {
+                "IKE_SA_INIT".into()
+            };
+            return Err(ProtoError::PeerError(n.notify_type, ctx));
+        }
+        let mut sa_p = None;
+        let mut ke_p = None;
+        let mut nonce = None;
+        for p in &msg.payloads {
+            match &p.body {
+                PayloadBody::Sa(x) => sa_p = Some(x),
+                PayloadBody::Ke(x) => ke_p = Some(x),
+                PayloadBody::Nonce(x) => nonce = Some(x),
+                PayloadBody::CertReq(_) => sa.peer_certreq = true,
+                PayloadBody::Notify(n)
+                    if n.notify_type == NotifyType::SIGNATURE_HASH_ALGORITHMS =>
+                {
+                    sa.peer_rfc7427 = true;
+                }
+                _ => {}
+            }
+        }
+        let sa_p = sa_p.ok_or(ProtoError::MissingPayload("SA"))?;
+        let ke_p = ke_p.ok_or(ProtoError::MissingPayload("KE"))?;
+        let nonce = nonce.ok_or(ProtoError::MissingPayload("Nr"))?;
+        check_nonce(nonce)?;
+        let suite = proposal::check_ike_choice(sa_p, &config.ike_proposals).ok_or_else(|| {
+            ProtoError::InvalidPayload(format!(
+                "responder chose [{}], which we did not offer",
+                proposal::describe(sa_p)
+            ))
+        })?;
+        if suite.group != sa.group || ke_p.group != sa.group.id() {
+            return Err(ProtoError::InvalidKe {
+                wanted: sa.group.id(),
+                received: ke_p.group,
+            });
+        }
+        sa.spi_r = header.spi_r;
+        sa.nr = nonce.clone();
+        sa.msg2 = raw.to_vec();
+        let ke = sa.ke.take().ok_or(ProtoError::Internal("no KE"))?;
+        let g_ir = ke
+            .complete(&ke_p.data)
+            .map_err(|e| ProtoError::InvalidPayload(format!("peer's KE value rejected: {e}")))?;
+        detect_nat(sa, &msg.payloads);
+        install_ike_keys(&*provider, sa, suite, g_ir.as_bytes())?;
+        sa.pending = None;
+        info!(
+            spi_i = %hex(&sa.spi_i), spi_r = %hex(&sa.spi_r),
+            encr = suite.encr.name(), prf = suite.prf.name(), group = suite.group.name(),
+            "IKE_SA_INIT done"
+        );
+        self.send_auth_request(now, key, spis)
+    }
+
+    fn send_auth_request(
+        &mut self,
+        now: Instant,
+        key: [u8; 8],
+        spis: &mut dyn SpiAllocator,
+    ) -> Result<(), ProtoError> {
+        let config = self.config.clone();
+        let provider = self.provider.clone();
+        let sa = self
+            .sas
+            .get_mut(&key)
+            .ok_or(ProtoError::Internal("no SA"))?;
+        let suite = sa.suite.ok_or(ProtoError::Internal("no suite"))?;
+        let id = config.local_id.to_payload();
+        let sk_pi = sa.sk_pi.as_ref().ok_or(ProtoError::Internal("no SK_pi"))?;
+        let octets = auth::signed_octets(
+            &*provider,
+            suite.prf,
+            &sa.msg1,
+            &sa.nr,
+            sk_pi.as_bytes(),
+            &id,
+        )?;
+        let mut inner = vec![Payload::new(PayloadBody::IdI(id))];
+        let auth_payload =
+            local_auth_payload(&*provider, &config, suite, sa.peer_rfc7427, &octets)?;
+        if let LocalAuth::Certificate { chain, .. } = &config.local_auth {
+            push_certs(&mut inner, chain);
+        }
+        if let RemoteAuth::Certificate { anchors } = &config.remote_auth {
+            inner.push(certreq(anchors));
+        }
+        inner.push(Payload::new(PayloadBody::Auth(auth_payload)));
+        inner.push(notify(NotifyType::INITIAL_CONTACT, Vec::new()));
+        let spi_in = spis.allocate_spi();
+        sa.pending_child = Some(PendingChild { spi_in });
+        inner.push(Payload::new(PayloadBody::Sa(proposal::esp_proposals(
+            &config.esp_proposals,
+            spi_in,
+        ))));
+        inner.push(Payload::new(PayloadBody::TsI(
+            config.local_ts.iter().map(ts::to_wire).collect(),
+        )));
+        inner.push(Payload::new(PayloadBody::TsR(
+            config.remote_ts.iter().map(ts::to_wire).collect(),
+        )));
+        let mid = sa.next_request_mid;
+        let header = sa.header(ExchangeType::IKE_AUTH, mid, false);
+        let keys = sa.keys.as_mut().ok_or(ProtoError::Internal("no keys"))?;
+        let data = keys.seal(&*provider, header, &inner)?;
+        sa.next_request_mid += 1;
+        sa.state = IkeState::AuthSent;
+        sa.pending = Some(Pending {
+            mid,
+            data: data.clone(),
+            kind: Request::Auth,
+            retries: 0,
+            deadline: now + config.retransmit.initial_timeout,
+        });
+        debug!(spi_i = %hex(&sa.spi_i), "sending IKE_AUTH request");
+        self.transmits.push_back(Transmit {
+            local: sa.local,
+            remote: sa.remote,
+            data,
+        });
+        Ok(())
+    }
+
+    fn handle_auth_response(
+        &mut self,
+        key: [u8; 8],
+        inner: Vec<Payload>,
+        now: Instant,
+        spis: &mut dyn SpiAllocator,
+    ) -> Result<(), ProtoError> {
+        let config = self.config.clone();
+        let provider = self.provider.clone();
+        let unix = self.unix_time(now);
+        let sa = self
+            .sas
+            .get_mut(&key)
+            .ok_or(ProtoError::Internal("no SA"))?;
+        if sa.state != IkeState::AuthSent {
+            return Ok(());
+        }
+        sa.pending = None;
+        let spi_in = sa.pending_child.take().map(|c| c.spi_in);
+        let fail_child = |spis: &mut dyn SpiAllocator| {
+            if let Some(s) = spi_in {
+                spis.release_spi(s);
+            }
+        };
+        let mut id_r = None;
+        let mut auth_p = None;
+        let mut certs = Vec::new();
+        let mut sa_p = None;
+        let mut tsi = None;
+        let mut tsr = None;
+        for p in &inner {
+            match &p.body {
+                PayloadBody::IdR(x) => id_r = Some(x),
+                PayloadBody::Auth(x) => auth_p = Some(x),
+                PayloadBody::Cert(c) if c.encoding == CertEncoding::X509_SIGNATURE => {
+                    certs.push(c.data.clone());
+                }
+                PayloadBody::Sa(x) => sa_p = Some(x),
+                PayloadBody::TsI(x) => tsi = Some(x),
+                PayloadBody::TsR(x) => tsr = Some(x),
+                _ => {}
+            }
+        }
+        if id_r.is_none() || auth_p.is_none() {
+            fail_child(spis);
+            if let Some(n) = first_error_notify(&inner) {
+                let ctx = match n.notify_type {
+                    NotifyType::AUTHENTICATION_FAILED => {
+                        "the peer did not accept our authentication".to_string()
+                    }
+                    _ => "IKE_AUTH".into(),
+                };
+                return Err(ProtoError::PeerError(n.notify_type, ctx));
+            }
+        }
+        let id_r = id_r.ok_or(ProtoError::MissingPayload("IDr"))?;
+        let auth_p = auth_p.ok_or(ProtoError::MissingPayload("AUTH"))?;
+        let suite = sa.suite.ok_or(ProtoError::Internal("no suite"))?;
+        let sk_pr = sa.sk_pr.as_ref().ok_or(ProtoError::Internal("no SK_pr"))?;
+        let octets = auth::signed_octets(
+            &*provider,
+            suite.prf,
+            &sa.msg2,
+            &sa.ni,
+            sk_pr.as_bytes(),
+            id_r,
+        )?;
+        let desc = verify_peer(
+            &config, id_r, auth_p, &certs, &octets, &*provider, suite, unix,
+        )
+        .inspect_err(|_| fail_child(spis))?;
+        sa.remote_id = Some(Identity::from_payload(id_r));
+        sa.remote_auth_desc = Some(desc);
+        sa.state = IkeState::Established;
+        sa.msg1 = Vec::new();
+        sa.msg2 = Vec::new();
+        let id = IkeSaId(u64::from_be_bytes(key));
+        info!(
+            spi_i = %hex(&sa.spi_i), spi_r = %hex(&sa.spi_r),
+            remote_id = %Identity::from_payload(id_r), remote = %sa.remote,
+            "IKE SA established"
+        );
+        self.events.push_back(Event::IkeSaEstablished { id });
+        // The first Child SA.
+        let child = (|| -> Result<(EspSuite, u32, Vec<TsRange>, Vec<TsRange>), ProtoError> {
+            if let Some(n) = first_error_notify(&inner) {
+                return Err(ProtoError::PeerError(
+                    n.notify_type,
+                    "first Child SA".into(),
+                ));
+            }
+            let sa_p = sa_p.ok_or(ProtoError::MissingPayload("SA"))?;
+            let (_, esp, spi_out) = match sa_p.as_slice() {
+                [one] => proposal::select_esp(std::slice::from_ref(one), &config.esp_proposals),
+                _ => None,
+            }
+            .ok_or_else(|| {
+                ProtoError::InvalidPayload(format!(
+                    "responder chose ESP [{}], which we did not offer",
+                    proposal::describe(sa_p)
+                ))
+            })?;
+            let tsi: Vec<TsRange> = tsi
+                .ok_or(ProtoError::MissingPayload("TSi"))?
+                .iter()
+                .filter_map(ts::from_wire)
+                .collect();
+            let tsr: Vec<TsRange> = tsr
+                .ok_or(ProtoError::MissingPayload("TSr"))?
+                .iter()
+                .filter_map(ts::from_wire)
+                .collect();
+            if tsi.is_empty()
+                || tsr.is_empty()
+                || !ts::is_subset(&tsi, &config.local_ts)
+                || !ts::is_subset(&tsr, &config.remote_ts)
+            {
+                return Err(ProtoError::TsUnacceptable(format!(
+                    "responder narrowed to {} === {}, outside what we proposed",
+                    ts::describe(&tsi),
+                    ts::describe(&tsr)
+                )));
+            }
+            Ok((esp, spi_out, tsi, tsr))
+        })();
+        match (child, spi_in) {
+            (Ok((esp, spi_out, tsi, tsr)), Some(spi_in)) => {
+                let params = child_params(&*provider, &config, sa, esp, spi_in, spi_out, tsi, tsr)?;
+                sa.children.push(ChildSa {
+                    spi_in,
+                    spi_out,
+                    suite: esp,
+                });
+                info!(spi_in = %format!("{spi_in:08x}"), spi_out = %format!("{spi_out:08x}"), encr = esp.encr.name(), "Child SA established");
+                self.events.push_back(Event::ChildSaEstablished {
+                    ike: id,
+                    params: Box::new(params),
+                });
+            }
+            (Err(e), _) => {
+                fail_child(spis);
+                warn!(error = %e, "first Child SA not established");
+                self.events.push_back(Event::ChildSaFailed {
+                    ike: id,
+                    reason: e.to_string(),
+                });
+            }
+            (Ok(_), None) => return Err(ProtoError::Internal("no pending Child SA")),
+        }
+        self.send_queued(now, key)
+    }
+
+    // ------------------------------------------------------------------------------------
+    // Responder
+
+    fn handle_sa_init_request(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+        header: &Header,
+        raw: &[u8],
+        msg: Message,
+    ) -> Result<(), ProtoError> {
+        if header.message_id != 0 || header.spi_r != [0; 8] {
+            debug!("IKE_SA_INIT request with non-zero message ID or SPIr; dropped");
+            return Ok(());
+        }
+        // A retransmission: answer with the same response.
+        if let Some(our) = self.init_index.get(&(remote, header.spi_i)) {
+            if let Some(sa) = self.sas.get(our) {
+                if let (Some((0, resp)), true) = (&sa.cached_response, sa.msg1 == raw) {
+                    trace!("retransmitted IKE_SA_INIT; resending our response");
+                    self.transmits.push_back(Transmit {
+                        local,
+                        remote,
+                        data: resp.clone(),
+                    });
+                }
+            }
+            return Ok(());
+        }
+        let reply_error = |this: &mut Self, t: NotifyType, data: Vec<u8>| {
+            let h = Header {
+                spi_i: header.spi_i,
+                spi_r: [0; 8],
+                next_payload: PayloadType::NONE,
+                version: 0x20,
+                exchange: ExchangeType::IKE_SA_INIT,
+                flags: Flags::RESPONSE,
+                message_id: 0,
+                length: 0,
+            };
+            let m = Message {
+                header: h,
+                payloads: vec![notify(t, data)],
+            };
+            this.transmits.push_back(Transmit {
+                local,
+                remote,
+                data: m.encode(),
+            });
+        };
+        let mut sa_p = None;
+        let mut ke_p = None;
+        let mut nonce = None;
+        for p in &msg.payloads {
+            match &p.body {
+                PayloadBody::Sa(x) => sa_p = Some(x),
+                PayloadBody::Ke(x) => ke_p = Some(x),
+                PayloadBody::Nonce(x) => nonce = Some(x),
+                _ => {}
+            }
+        }
+        let (Some(sa_p), Some(ke_p), Some(nonce)) = (sa_p, ke_p, nonce) else {
+            debug!(%remote, "IKE_SA_INIT without SA, KE or Ni");
+            reply_error(self, NotifyType::INVALID_SYNTAX, Vec::new());
+            return Ok(());
+        };
+        if check_nonce(nonce).is_err() {
+            debug!(%remote, len = nonce.len(), "IKE_SA_INIT nonce length out of range");
+            reply_error(self, NotifyType::INVALID_SYNTAX, Vec::new());
+            return Ok(());
+        }
+        // COOKIE (RFC 7296 §2.6) once too many SAs are half-open.
+        if self.half_open >= self.config.cookie_threshold {
+            let expected = self.cookie_for(nonce, remote, &header.spi_i)?;
+            let presented = match msg.payloads.first().map(|p| &p.body) {
+                Some(PayloadBody::Notify(n)) if n.notify_type == NotifyType::COOKIE => {
+                    Some(&n.data)
+                }
+                _ => None,
+            };
+            let valid = presented.is_some_and(|c| {
+                c.len() == expected.len() && bool::from(c.as_slice().ct_eq(expected.as_slice()))
+            });
+            if !valid {
+                debug!(%remote, half_open = self.half_open, "demanding a COOKIE");
+                reply_error(self, NotifyType::COOKIE, expected);
+                return Ok(());
+            }
+        }
+        let Some((number, suite)) = proposal::select_ike(sa_p, &self.config.ike_proposals) else {
+            let e = ProtoError::NoProposalChosen {
+                offered: proposal::describe(sa_p),
+                configured: proposal::describe_ike_config(&self.config.ike_proposals),
+            };
+            warn!(%remote, "{e}");
+            reply_error(self, NotifyType::NO_PROPOSAL_CHOSEN, Vec::new());
+            return Ok(());
+        };
+        if ke_p.group != suite.group.id() {
+            debug!(%remote, received = ke_p.group, wanted = suite.group.id(), "INVALID_KE_PAYLOAD");
+            reply_error(
+                self,
+                NotifyType::INVALID_KE_PAYLOAD,
+                suite.group.id().to_be_bytes().to_vec(),
+            );
+            return Ok(());
+        }
+        let ke = self.provider.start_key_exchange(suite.group)?;
+        let public = ke.public_key().to_vec();
+        let g_ir = match ke.complete(&ke_p.data) {
+            Ok(s) => s,
+            Err(e) => {
+                debug!(%remote, error = %e, "peer's KE value rejected");
+                reply_error(self, NotifyType::INVALID_SYNTAX, Vec::new());
+                return Ok(());
+            }
+        };
+        let spi_r = self.new_ike_spi()?;
+        let nr = self.random(NONCE_LEN)?;
+        let peer_rfc7427 =
+            find_notify(&msg.payloads, NotifyType::SIGNATURE_HASH_ALGORITHMS).is_some();
+        let peer_certreq = msg
+            .payloads
+            .iter()
+            .any(|p| matches!(p.body, PayloadBody::CertReq(_)));
+        let mut sa = IkeSa {
+            role: Role::Responder,
+            state: IkeState::InitAnswered,
+            spi_i: header.spi_i,
+            spi_r,
+            local,
+            remote,
+            suite: None,
+            group: suite.group,
+            ke: None,
+            ni: nonce.clone(),
+            nr: nr.clone(),
+            msg1: raw.to_vec(),
+            msg2: Vec::new(),
+            cookie: None,
+            cookie_tries: 0,
+            ke_retries: 0,
+            keys: None,
+            sk_d: None,
+            sk_pi: None,
+            sk_pr: None,
+            peer_rfc7427,
+            peer_certreq,
+            nat_local: false,
+            nat_remote: false,
+            next_request_mid: 0,
+            expected_peer_mid: 1,
+            pending: None,
+            queued: VecDeque::new(),
+            cached_response: None,
+            pending_child: None,
+            children: Vec::new(),
+            remote_id: None,
+            remote_auth_desc: None,
+            created: now,
+            last_recv: now,
+        };
+        detect_nat(&mut sa, &msg.payloads);
+        let mut payloads = vec![
+            Payload::new(PayloadBody::Sa(vec![proposal::ike_chosen(
+                number,
+                &[],
+                &suite,
+            )])),
+            Payload::new(PayloadBody::Ke(KePayload {
+                group: suite.group.id(),
+                data: public,
+            })),
+            Payload::new(PayloadBody::Nonce(nr)),
+            notify(
+                NotifyType::NAT_DETECTION_SOURCE_IP,
+                nat_hash(&sa.spi_i, &spi_r, local),
+            ),
+            notify(
+                NotifyType::NAT_DETECTION_DESTINATION_IP,
+                nat_hash(&sa.spi_i, &spi_r, remote),
+            ),
+        ];
+        if let RemoteAuth::Certificate { anchors } = &self.config.remote_auth {
+            payloads.push(certreq(anchors));
+        }
+        payloads.push(notify(
+            NotifyType::SIGNATURE_HASH_ALGORITHMS,
+            SIG_HASHES.to_vec(),
+        ));
+        let resp = Message {
+            header: sa.header(ExchangeType::IKE_SA_INIT, 0, true),
+            payloads,
+        };
+        let data = resp.encode();
+        sa.msg2 = data.clone();
+        install_ike_keys(&*self.provider, &mut sa, suite, g_ir.as_bytes())?;
+        sa.cached_response = Some((0, data.clone()));
+        debug!(
+            spi_i = %hex(&sa.spi_i), spi_r = %hex(&spi_r), %remote,
+            encr = suite.encr.name(), prf = suite.prf.name(), group = suite.group.name(),
+            "answered IKE_SA_INIT"
+        );
+        self.init_index.insert((remote, header.spi_i), spi_r);
+        self.sas.insert(spi_r, sa);
+        self.half_open += 1;
+        self.transmits.push_back(Transmit {
+            local,
+            remote,
+            data,
+        });
+        Ok(())
+    }
+
+    fn cookie_for(
+        &self,
+        ni: &[u8],
+        remote: SocketAddr,
+        spi_i: &[u8; 8],
+    ) -> Result<Vec<u8>, ProtoError> {
+        // Cookie = <VersionIDofSecret> | Hash(Ni | IPi | SPIi | <secret>) (RFC 7296 §2.6).
+        let ip = ip_octets(remote.ip());
+        let mac = self.provider.prf(
+            negotiator_crypto::Prf::HmacSha256,
+            self.cookie_secret.as_bytes(),
+            &[ni, &ip, spi_i],
+        )?;
+        let mut c = vec![0u8];
+        c.extend_from_slice(&mac.as_bytes()[..16]);
+        Ok(c)
+    }
+
+    fn handle_auth_request(
+        &mut self,
+        now: Instant,
+        key: [u8; 8],
+        mid: u32,
+        inner: Vec<Payload>,
+        spis: &mut dyn SpiAllocator,
+    ) -> Result<(), ProtoError> {
+        let config = self.config.clone();
+        let provider = self.provider.clone();
+        let unix = self.unix_time(now);
+        let sa = self
+            .sas
+            .get_mut(&key)
+            .ok_or(ProtoError::Internal("no SA"))?;
+        let suite = sa.suite.ok_or(ProtoError::Internal("no suite"))?;
+        let mut id_i = None;
+        let mut auth_p = None;
+        let mut certs = Vec::new();
+        let mut sa_p = None;
+        let mut tsi = None;
+        let mut tsr = None;
+        for p in &inner {
+            match &p.body {
+                PayloadBody::IdI(x) => id_i = Some(x),
+                PayloadBody::Auth(x) => auth_p = Some(x),
+                PayloadBody::Cert(c) if c.encoding == CertEncoding::X509_SIGNATURE => {
+                    certs.push(c.data.clone());
+                }
+                PayloadBody::CertReq(_) => sa.peer_certreq = true,
+                PayloadBody::Sa(x) => sa_p = Some(x),
+                PayloadBody::TsI(x) => tsi = Some(x),
+                PayloadBody::TsR(x) => tsr = Some(x),
+                _ => {}
+            }
+        }
+        let verified = (|| {
+            let id_i = id_i.ok_or(ProtoError::MissingPayload("IDi"))?;
+            let auth_p = auth_p.ok_or(ProtoError::MissingPayload("AUTH"))?;
+            let sk_pi = sa.sk_pi.as_ref().ok_or(ProtoError::Internal("no SK_pi"))?;
+            let octets = auth::signed_octets(
+                &*provider,
+                suite.prf,
+                &sa.msg1,
+                &sa.nr,
+                sk_pi.as_bytes(),
+                id_i,
+            )?;
+            verify_peer(
+                &config, id_i, auth_p, &certs, &octets, &*provider, suite, unix,
+            )
+            .map(|d| (Identity::from_payload(id_i), d))
+        })();
+        let (remote_id, desc) = match verified {
+            Ok(v) => v,
+            Err(e) => {
+                warn!(remote = %sa.remote, spi_i = %hex(&sa.spi_i), "IKE_AUTH from peer refused: {e}");
+                let t = e.notify().unwrap_or(NotifyType::AUTHENTICATION_FAILED);
+                let header = sa.header(ExchangeType::IKE_AUTH, mid, true);
+                let keys = sa.keys.as_mut().ok_or(ProtoError::Internal("no keys"))?;
+                let data = keys.seal(&*provider, header, &[notify(t, Vec::new())])?;
+                self.transmits.push_back(Transmit {
+                    local: sa.local,
+                    remote: sa.remote,
+                    data,
+                });
+                self.remove_sa(key);
+                self.events.push_back(Event::IkeSaFailed {
+                    id: IkeSaId(u64::from_be_bytes(key)),
+                    reason: e.to_string(),
+                });
+                return Ok(());
+            }
+        };
+        sa.remote_id = Some(remote_id.clone());
+        sa.remote_auth_desc = Some(desc);
+        // Our AUTH.
+        let id_r = config.local_id.to_payload();
+        let sk_pr = sa.sk_pr.as_ref().ok_or(ProtoError::Internal("no SK_pr"))?;
+        let octets = auth::signed_octets(
+            &*provider,
+            suite.prf,
+            &sa.msg2,
+            &sa.ni,
+            sk_pr.as_bytes(),
+            &id_r,
+        )?;
+        let auth_payload =
+            local_auth_payload(&*provider, &config, suite, sa.peer_rfc7427, &octets)?;
+        let mut out = vec![Payload::new(PayloadBody::IdR(id_r))];
+        if let LocalAuth::Certificate { chain, .. } = &config.local_auth {
+            push_certs(&mut out, chain);
+        }
+        out.push(Payload::new(PayloadBody::Auth(auth_payload)));
+        // The first Child SA (RFC 7296 §1.2: its failure does not fail the IKE SA).
+        let child = (|| -> Result<(u8, EspSuite, u32, Vec<TsRange>, Vec<TsRange>), ProtoError> {
+            let sa_p = sa_p.ok_or(ProtoError::MissingPayload("SA"))?;
+            let (number, esp, spi_out) = proposal::select_esp(sa_p, &config.esp_proposals)
+                .ok_or_else(|| ProtoError::NoProposalChosen {
+                    offered: proposal::describe(sa_p),
+                    configured: proposal::describe_esp_config(&config.esp_proposals),
+                })?;
+            let peer_tsi: Vec<TsRange> = tsi
+                .ok_or(ProtoError::MissingPayload("TSi"))?
+                .iter()
+                .filter_map(ts::from_wire)
+                .collect();
+            let peer_tsr: Vec<TsRange> = tsr
+                .ok_or(ProtoError::MissingPayload("TSr"))?
+                .iter()
+                .filter_map(ts::from_wire)
+                .collect();
+            let n_tsi = ts::narrow(&peer_tsi, &config.remote_ts);
+            let n_tsr = ts::narrow(&peer_tsr, &config.local_ts);
+            if n_tsi.is_empty() || n_tsr.is_empty() {
+                return Err(ProtoError::TsUnacceptable(format!(
+                    "peer proposed {} === {}, we are configured for {} === {}",
+                    ts::describe(&peer_tsi),
+                    ts::describe(&peer_tsr),
+                    ts::describe(&config.remote_ts),
+                    ts::describe(&config.local_ts)
+                )));
+            }
+            Ok((number, esp, spi_out, n_tsi, n_tsr))
+        })();
+        let id = IkeSaId(u64::from_be_bytes(key));
+        let mut child_event = None;
+        match child {
+            Ok((number, esp, spi_out, tsi, tsr)) => {
+                let spi_in = spis.allocate_spi();
+                out.push(Payload::new(PayloadBody::Sa(vec![proposal::esp_chosen(
+                    number, spi_in, &esp,
+                )])));
+                out.push(Payload::new(PayloadBody::TsI(
+                    tsi.iter().map(ts::to_wire).collect(),
+                )));
+                out.push(Payload::new(PayloadBody::TsR(
+                    tsr.iter().map(ts::to_wire).collect(),
+                )));
+                // For the responder, "local" selectors are TSr.
+                let params = child_params(&*provider, &config, sa, esp, spi_in, spi_out, tsr, tsi)?;
+                sa.children.push(ChildSa {
+                    spi_in,
+                    spi_out,
+                    suite: esp,
+                });
+                info!(spi_in = %format!("{spi_in:08x}"), spi_out = %format!("{spi_out:08x}"), encr = esp.encr.name(), "Child SA established");
+                child_event = Some(Event::ChildSaEstablished {
+                    ike: id,
+                    params: Box::new(params),
+                });
+            }
+            Err(e) => {
+                warn!(remote = %sa.remote, "first Child SA refused: {e}");
+                if let Some(t) = e.notify() {
+                    out.push(notify(t, Vec::new()));
+                }
+                self.events.push_back(Event::ChildSaFailed {
+                    ike: id,
+                    reason: e.to_string(),
+                });
+            }
+        }
+        let header = sa.header(ExchangeType::IKE_AUTH, mid, true);
+        let keys = sa.keys.as_mut().ok_or(ProtoError::Internal("no keys"))?;
+        let data = keys.seal(&*provider, header, &out)?;
+        sa.cached_response = Some((mid, data.clone()));
+        sa.expected_peer_mid = mid.wrapping_add(1);
+        sa.state = IkeState::Established;
+        sa.msg1 = Vec::new();
+        sa.msg2 = Vec::new();
+        info!(
+            spi_i = %hex(&sa.spi_i), spi_r = %hex(&sa.spi_r), %remote_id, remote = %sa.remote,
+            "IKE SA established"
+        );
+        self.transmits.push_back(Transmit {
+            local: sa.local,
+            remote: sa.remote,
+            data,
+        });
+        self.half_open = self.half_open.saturating_sub(1);
+        let spi_i = sa.spi_i;
+        let remote = sa.remote;
+        self.init_index.remove(&(remote, spi_i));
+        self.events.push_back(Event::IkeSaEstablished { id });
+        if let Some(ev) = child_event {
+            self.events.push_back(ev);
+        }
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------------------------
+    // INFORMATIONAL
+
+    /// Deletes a Child SA (by our inbound SPI) with an INFORMATIONAL exchange.
+    pub fn delete_child(
+        &mut self,
+        now: Instant,
+        id: IkeSaId,
+        spi_in: u32,
+    ) -> Result<(), ProtoError> {
+        let key = id.0.to_be_bytes();
+        let sa = self
+            .sas
+            .get_mut(&key)
+            .ok_or(ProtoError::Config("no such IKE SA".into()))?;
+        let c = sa
+            .children
+            .iter()
+            .find(|c| c.spi_in == spi_in)
+            .ok_or(ProtoError::Config("no such Child SA".into()))?;
+        let r = Request::DeleteChild {
+            spi_in: c.spi_in,
+            spi_out: c.spi_out,
+        };
+        sa.queued.push_back(r);
+        self.send_queued(now, key)
+    }
+
+    /// Deletes an IKE SA and its Child SAs with an INFORMATIONAL exchange.
+    pub fn delete_ike(&mut self, now: Instant, id: IkeSaId) -> Result<(), ProtoError> {
+        let key = id.0.to_be_bytes();
+        let sa = self
+            .sas
+            .get_mut(&key)
+            .ok_or(ProtoError::Config("no such IKE SA".into()))?;
+        if sa.state != IkeState::Established {
+            self.remove_sa(key);
+            self.events.push_back(Event::IkeSaDeleted { id });
+            return Ok(());
+        }
+        sa.queued.push_back(Request::DeleteIke);
+        self.send_queued(now, key)
+    }
+
+    /// Sends a liveness check (an empty INFORMATIONAL request).
+    pub fn liveness_check(&mut self, now: Instant, id: IkeSaId) -> Result<(), ProtoError> {
+        let key = id.0.to_be_bytes();
+        let sa = self
+            .sas
+            .get_mut(&key)
+            .ok_or(ProtoError::Config("no such IKE SA".into()))?;
+        sa.queued.push_back(Request::Liveness);
+        self.send_queued(now, key)
+    }
+
+    /// Sends the next queued request if the window (size 1) is free.
+    fn send_queued(&mut self, now: Instant, key: [u8; 8]) -> Result<(), ProtoError> {
+        let provider = self.provider.clone();
+        let timeout = self.config.retransmit.initial_timeout;
+        let Some(sa) = self.sas.get_mut(&key) else {
+            return Ok(());
+        };
+        if sa.pending.is_some() || !matches!(sa.state, IkeState::Established) {
+            return Ok(());
+        }
+        let Some(req) = sa.queued.pop_front() else {
+            return Ok(());
+        };
+        let inner = match req {
+            Request::DeleteChild { spi_in, .. } => {
+                vec![Payload::new(PayloadBody::Delete(Delete {
+                    protocol: ProtocolId::ESP,
+                    spi_size: 4,
+                    spis: vec![spi_in.to_be_bytes().to_vec()],
+                }))]
+            }
+            Request::DeleteIke => {
+                sa.state = IkeState::Deleting;
+                vec![Payload::new(PayloadBody::Delete(Delete {
+                    protocol: ProtocolId::IKE,
+                    spi_size: 0,
+                    spis: Vec::new(),
+                }))]
+            }
+            Request::Liveness => Vec::new(),
+            Request::SaInit | Request::Auth => {
+                return Err(ProtoError::Internal("bad queued request"));
+            }
+        };
+        let mid = sa.next_request_mid;
+        let header = sa.header(ExchangeType::INFORMATIONAL, mid, false);
+        let keys = sa.keys.as_mut().ok_or(ProtoError::Internal("no keys"))?;
+        let data = keys.seal(&*provider, header, &inner)?;
+        sa.next_request_mid = mid.wrapping_add(1);
+        sa.pending = Some(Pending {
+            mid,
+            data: data.clone(),
+            kind: req,
+            retries: 0,
+            deadline: now + timeout,
+        });
+        debug!(spi_i = %hex(&sa.spi_i), ?req, mid, "sending INFORMATIONAL request");
+        self.transmits.push_back(Transmit {
+            local: sa.local,
+            remote: sa.remote,
+            data,
+        });
+        Ok(())
+    }
+
+    fn handle_informational_request(
+        &mut self,
+        key: [u8; 8],
+        mid: u32,
+        inner: Vec<Payload>,
+    ) -> Result<(), ProtoError> {
+        let provider = self.provider.clone();
+        let id = IkeSaId(u64::from_be_bytes(key));
+        let sa = self
+            .sas
+            .get_mut(&key)
+            .ok_or(ProtoError::Internal("no SA"))?;
+        let mut out = Vec::new();
+        let mut delete_ike = false;
+        let mut deleted = Vec::new();
+        for p in &inner {
+            if let PayloadBody::Delete(d) = &p.body {
+                if d.protocol == ProtocolId::IKE {
+                    delete_ike = true;
+                } else if d.protocol == ProtocolId::ESP || d.protocol == ProtocolId::AH {
+                    let mut ours = Vec::new();
+                    for s in &d.spis {
+                        let Ok(b) = <[u8; 4]>::try_from(s.as_slice()) else {
+                            continue;
+                        };
+                        let spi_out = u32::from_be_bytes(b);
+                        if let Some(pos) = sa.children.iter().position(|c| c.spi_out == spi_out) {
+                            let c = sa.children.remove(pos);
+                            ours.push(c.spi_in.to_be_bytes().to_vec());
+                            deleted.push((c.spi_in, c.spi_out));
+                        }
+                    }
+                    if !ours.is_empty() {
+                        out.push(Payload::new(PayloadBody::Delete(Delete {
+                            protocol: d.protocol,
+                            spi_size: 4,
+                            spis: ours,
+                        })));
+                    }
+                }
+            }
+        }
+        if delete_ike {
+            // RFC 7296 §1.4.1: the response to an IKE SA delete is empty.
+            out.clear();
+        }
+        let header = sa.header(ExchangeType::INFORMATIONAL, mid, true);
+        let keys = sa.keys.as_mut().ok_or(ProtoError::Internal("no keys"))?;
+        let data = keys.seal(&*provider, header, &out)?;
+        sa.cached_response = Some((mid, data.clone()));
+        sa.expected_peer_mid = mid.wrapping_add(1);
+        self.transmits.push_back(Transmit {
+            local: sa.local,
+            remote: sa.remote,
+            data,
+        });
+        for (spi_in, spi_out) in deleted {
+            info!(spi_in = %format!("{spi_in:08x}"), "Child SA deleted by peer");
+            self.events.push_back(Event::ChildSaDeleted {
+                ike: id,
+                spi_in,
+                spi_out,
+            });
+        }
+        if delete_ike {
+            info!(id = %hex(&key), "IKE SA deleted by peer");
+            self.delete_children_events(key);
+            self.remove_sa(key);
+            self.events.push_back(Event::IkeSaDeleted { id });
+        } else if inner.is_empty() {
+            trace!("answered liveness check");
+        }
+        Ok(())
+    }
+
+    fn handle_informational_response(
+        &mut self,
+        now: Instant,
+        key: [u8; 8],
+        kind: Request,
+        _inner: Vec<Payload>,
+    ) -> Result<(), ProtoError> {
+        let id = IkeSaId(u64::from_be_bytes(key));
+        match kind {
+            Request::DeleteIke => {
+                info!(id = %hex(&key), "IKE SA deleted");
+                self.delete_children_events(key);
+                self.remove_sa(key);
+                self.events.push_back(Event::IkeSaDeleted { id });
+                return Ok(());
+            }
+            Request::DeleteChild { spi_in, spi_out } => {
+                if let Some(sa) = self.sas.get_mut(&key) {
+                    sa.children.retain(|c| c.spi_in != spi_in);
+                }
+                info!(spi_in = %format!("{spi_in:08x}"), "Child SA deleted");
+                self.events.push_back(Event::ChildSaDeleted {
+                    ike: id,
+                    spi_in,
+                    spi_out,
+                });
+            }
+            Request::Liveness => trace!("liveness check answered"),
+            Request::SaInit | Request::Auth => {}
+        }
+        self.send_queued(now, key)
+    }
+
+    fn delete_children_events(&mut self, key: [u8; 8]) {
+        let id = IkeSaId(u64::from_be_bytes(key));
+        if let Some(sa) = self.sas.get_mut(&key) {
+            for c in sa.children.drain(..) {
+                self.events.push_back(Event::ChildSaDeleted {
+                    ike: id,
+                    spi_in: c.spi_in,
+                    spi_out: c.spi_out,
+                });
+            }
+        }
+    }
+
+    fn remove_sa(&mut self, key: [u8; 8]) {
+        if let Some(sa) = self.sas.remove(&key) {
+            if sa.state == IkeState::InitAnswered {
+                self.half_open = self.half_open.saturating_sub(1);
+            }
+            if sa.role == Role::Responder {
+                self.init_index.remove(&(sa.remote, sa.spi_i));
+            }
+        }
+    }
+
+    fn fail_sa(&mut self, key: [u8; 8], e: &ProtoError) {
+        let id = IkeSaId(u64::from_be_bytes(key));
+        if let Some(sa) = self.sas.get(&key) {
+            warn!(remote = %sa.remote, spi_i = %hex(&sa.spi_i), "IKE SA failed: {e}");
+        }
+        self.delete_children_events(key);
+        self.remove_sa(key);
+        self.events.push_back(Event::IkeSaFailed {
+            id,
+            reason: e.to_string(),
+        });
+    }
+
+    // ------------------------------------------------------------------------------------
+    // Input
+
+    /// Processes one received datagram (an IKE message without any non-ESP marker).
+    pub fn handle_datagram(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+        data: &[u8],
+        spis: &mut dyn SpiAllocator,
+    ) {
+        let header = match Header::parse(data) {
+            Ok(h) => h,
+            Err(e) => {
+                debug!(%remote, "dropping datagram: {e}");
+                return;
+            }
+        };
+        if header.version >> 4 != 2 {
+            debug!(%remote, version = header.version, "dropping message of another IKE major version");
+            return;
+        }
+        let msg = match Message::parse(data) {
+            Ok(m) => m,
+            Err(e) => {
+                self.handle_unparsable(local, remote, &header, e);
+                return;
+            }
+        };
+        let is_response = header.flags.is_response();
+        if header.exchange == ExchangeType::IKE_SA_INIT && !is_response {
+            if let Err(e) = self.handle_sa_init_request(now, local, remote, &header, data, msg) {
+                warn!(%remote, "IKE_SA_INIT request failed: {e}");
+            }
+            return;
+        }
+        // Our SPI: the peer marks whether it is the original initiator.
+        let key = if header.flags.is_initiator() {
+            header.spi_r
+        } else {
+            header.spi_i
+        };
+        let Some(sa) = self.sas.get_mut(&key) else {
+            debug!(%remote, spi = %hex(&key), "message for an unknown IKE SA; dropped");
+            return;
+        };
+        if header.exchange == ExchangeType::IKE_SA_INIT {
+            // A response to our IKE_SA_INIT.
+            if sa.role != Role::Initiator || header.message_id != 0 {
+                return;
+            }
+            let r = self.handle_sa_init_response(now, key, &header, data, msg, spis);
+            if let Err(e) = r {
+                self.fail_sa(key, &e);
+            }
+            return;
+        }
+        // Everything else is protected.
+        let Some(sk) = msg.payloads.iter().find_map(|p| match &p.body {
+            PayloadBody::Sk(sk) => Some(sk),
+            _ => None,
+        }) else {
+            debug!(%remote, "unprotected message after IKE_SA_INIT; dropped");
+            return;
+        };
+        let mid = header.message_id;
+        if is_response {
+            let Some(p) = &sa.pending else { return };
+            if p.mid != mid {
+                trace!(mid, "response with unexpected message ID; dropped");
+                return;
+            }
+        } else if sa.state == IkeState::InitAnswered && mid != 1 {
+            return;
+        } else if mid.wrapping_add(1) == sa.expected_peer_mid {
+            // §2.1: a retransmitted request gets the cached response, if authentic.
+            if let (Some((cmid, resp)), Some(keys)) = (&sa.cached_response, &sa.keys) {
+                if *cmid == mid && keys.open_raw(data, &sk.data).is_ok() {
+                    trace!(mid, "retransmitted request; resending cached response");
+                    let t = Transmit {
+                        local: sa.local,
+                        remote: sa.remote,
+                        data: resp.clone(),
+                    };
+                    self.transmits.push_back(t);
+                }
+            }
+            return;
+        } else if mid != sa.expected_peer_mid {
+            trace!(
+                mid,
+                expected = sa.expected_peer_mid,
+                "request outside the window; dropped"
+            );
+            return;
+        }
+        let Some(keys) = &sa.keys else { return };
+        let inner = match keys.open(data, sk) {
+            Ok(i) => i,
+            Err(ProtoError::InnerSyntax(e)) if !is_response => {
+                debug!(%remote, "malformed protected request: {e}");
+                self.reply_protected_error(key, mid, header.exchange, &e);
+                return;
+            }
+            Err(e) => {
+                debug!(%remote, "protected message rejected: {e}");
+                return;
+            }
+        };
+        sa.last_recv = now;
+        // Port float / address update only after authentication (RFC 7296 §2.23).
+        let r = if is_response {
+            let kind = sa.pending.as_ref().map(|p| p.kind);
+            match (header.exchange, kind) {
+                (ExchangeType::IKE_AUTH, Some(Request::Auth)) => {
+                    self.handle_auth_response(key, inner, now, spis)
+                }
+                (ExchangeType::INFORMATIONAL, Some(k)) => {
+                    if let Some(sa) = self.sas.get_mut(&key) {
+                        sa.pending = None;
+                    }
+                    self.handle_informational_response(now, key, k, inner)
+                }
+                _ => Ok(()),
+            }
+        } else {
+            match header.exchange {
+                ExchangeType::IKE_AUTH if sa.state == IkeState::InitAnswered => {
+                    self.handle_auth_request(now, key, mid, inner, spis)
+                }
+                ExchangeType::INFORMATIONAL
+                    if sa.state == IkeState::Established || sa.state == IkeState::Deleting =>
+                {
+                    self.handle_informational_request(key, mid, inner)
+                }
+                ExchangeType::CREATE_CHILD_SA if sa.state == IkeState::Established => {
+                    // Rekeying and further Child SAs come with the interop work (issue 3).
+                    self.reply_notify(
+                        key,
+                        mid,
+                        ExchangeType::CREATE_CHILD_SA,
+                        NotifyType::NO_ADDITIONAL_SAS,
+                    )
+                }
+                _ => Ok(()),
+            }
+        };
+        if let Err(e) = r {
+            self.fail_sa(key, &e);
+        }
+    }
+
+    fn reply_notify(
+        &mut self,
+        key: [u8; 8],
+        mid: u32,
+        exchange: ExchangeType,
+        t: NotifyType,
+    ) -> Result<(), ProtoError> {
+        let provider = self.provider.clone();
+        let sa = self
+            .sas
+            .get_mut(&key)
+            .ok_or(ProtoError::Internal("no SA"))?;
+        let header = sa.header(exchange, mid, true);
+        let keys = sa.keys.as_mut().ok_or(ProtoError::Internal("no keys"))?;
+        let data = keys.seal(&*provider, header, &[notify(t, Vec::new())])?;
+        sa.cached_response = Some((mid, data.clone()));
+        sa.expected_peer_mid = mid.wrapping_add(1);
+        self.transmits.push_back(Transmit {
+            local: sa.local,
+            remote: sa.remote,
+            data,
+        });
+        Ok(())
+    }
+
+    fn reply_protected_error(
+        &mut self,
+        key: [u8; 8],
+        mid: u32,
+        exchange: ExchangeType,
+        e: &negotiator_wire::v2::Error,
+    ) {
+        let t = match e.kind {
+            negotiator_wire::v2::ErrorKind::UnsupportedCriticalPayload(pt) => {
+                let provider = self.provider.clone();
+                if let Some(sa) = self.sas.get_mut(&key) {
+                    let header = sa.header(exchange, mid, true);
+                    if let Some(keys) = sa.keys.as_mut() {
+                        let n = notify(NotifyType::UNSUPPORTED_CRITICAL_PAYLOAD, vec![pt.0]);
+                        if let Ok(data) = keys.seal(&*provider, header, &[n]) {
+                            sa.cached_response = Some((mid, data.clone()));
+                            sa.expected_peer_mid = mid.wrapping_add(1);
+                            self.transmits.push_back(Transmit {
+                                local: sa.local,
+                                remote: sa.remote,
+                                data,
+                            });
+                        }
+                    }
+                }
+                return;
+            }
+            _ => NotifyType::INVALID_SYNTAX,
+        };
+        let _ = self.reply_notify(key, mid, exchange, t);
+    }
+
+    fn handle_unparsable(
+        &mut self,
+        local: SocketAddr,
+        remote: SocketAddr,
+        header: &Header,
+        e: negotiator_wire::v2::Error,
+    ) {
+        // §2.5: an unknown critical payload in an IKE_SA_INIT request is answered, unprotected.
+        if let negotiator_wire::v2::ErrorKind::UnsupportedCriticalPayload(pt) = e.kind {
+            if header.exchange == ExchangeType::IKE_SA_INIT
+                && !header.flags.is_response()
+                && header.message_id == 0
+                && header.spi_r == [0; 8]
+            {
+                let h = Header {
+                    spi_i: header.spi_i,
+                    spi_r: [0; 8],
+                    next_payload: PayloadType::NONE,
+                    version: 0x20,
+                    exchange: ExchangeType::IKE_SA_INIT,
+                    flags: Flags::RESPONSE,
+                    message_id: 0,
+                    length: 0,
+                };
+                let m = Message {
+                    header: h,
+                    payloads: vec![notify(NotifyType::UNSUPPORTED_CRITICAL_PAYLOAD, vec![pt.0])],
+                };
+                debug!(%remote, "unsupported critical payload {pt:?} in IKE_SA_INIT");
+                self.transmits.push_back(Transmit {
+                    local,
+                    remote,
+                    data: m.encode(),
+                });
+                return;
+            }
+        }
+        debug!(%remote, "dropping malformed message: {e}");
+    }
+
+    // ------------------------------------------------------------------------------------
+    // Time
+
+    /// The earliest instant at which [`Endpoint::handle_timeout`] has work to do.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let mut t: Option<Instant> = None;
+        let mut at = |x: Instant| t = Some(t.map_or(x, |y| y.min(x)));
+        for sa in self.sas.values() {
+            if let Some(p) = &sa.pending {
+                at(p.deadline);
+            }
+            if sa.state == IkeState::InitAnswered {
+                at(sa.created + self.config.half_open_timeout);
+            }
+            if let (Some(d), IkeState::Established, None) =
+                (self.config.dpd_interval, sa.state, &sa.pending)
+            {
+                at(sa.last_recv + d);
+            }
+        }
+        t
+    }
+
+    /// Runs retransmissions, half-open expiry and liveness checks due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let rt = self.config.retransmit;
+        let mut failed = Vec::new();
+        let mut expired = Vec::new();
+        let mut dpd = Vec::new();
+        for (key, sa) in &mut self.sas {
+            if let Some(p) = &mut sa.pending {
+                if p.deadline <= now {
+                    if p.retries >= rt.max_retransmits {
+                        let what = match p.kind {
+                            Request::SaInit => "IKE_SA_INIT",
+                            Request::Auth => "IKE_AUTH",
+                            Request::Liveness => "liveness",
+                            _ => "INFORMATIONAL",
+                        };
+                        failed.push((*key, what));
+                        continue;
+                    }
+                    p.retries += 1;
+                    let factor = rt
+                        .backoff
+                        .powi(i32::try_from(p.retries).unwrap_or(i32::MAX));
+                    p.deadline = now + rt.initial_timeout.mul_f64(factor.min(1e6));
+                    debug!(mid = p.mid, retries = p.retries, "retransmitting request");
+                    self.transmits.push_back(Transmit {
+                        local: sa.local,
+                        remote: sa.remote,
+                        data: p.data.clone(),
+                    });
+                }
+            }
+            if sa.state == IkeState::InitAnswered
+                && sa.created + self.config.half_open_timeout <= now
+            {
+                expired.push(*key);
+            }
+            if let (Some(d), IkeState::Established, None) =
+                (self.config.dpd_interval, sa.state, &sa.pending)
+            {
+                if sa.last_recv + d <= now {
+                    dpd.push(*key);
+                }
+            }
+        }
+        for (key, what) in failed {
+            self.fail_sa(key, &ProtoError::Timeout(what));
+        }
+        for key in expired {
+            debug!(spi_r = %hex(&key), "half-open IKE SA expired");
+            self.remove_sa(key);
+        }
+        for key in dpd {
+            if let Some(sa) = self.sas.get_mut(&key) {
+                sa.last_recv = now;
+            }
+            let _ = self.liveness_check(now, IkeSaId(u64::from_be_bytes(key)));
+        }
+    }
+
+    /// Drops every IKE SA without telling the peer.
+    pub fn clear(&mut self) {
+        self.sas.clear();
+        self.init_index.clear();
+        self.half_open = 0;
+    }
+}
+
+fn check_nonce(n: &[u8]) -> Result<(), ProtoError> {
+    // RFC 7296 §3.9: between 16 and 256 octets.
+    if (16..=256).contains(&n.len()) {
+        Ok(())
+    } else {
+        Err(ProtoError::InvalidPayload(format!(
+            "nonce of {} octets",
+            n.len()
+        )))
+    }
+}
+
+fn detect_nat(sa: &mut IkeSa, payloads: &[Payload]) {
+    // The hashes in a message cover the SPIs of its header: SPIr is zero in the request.
+    let spi_r = if sa.role == Role::Responder {
+        [0u8; 8]
+    } else {
+        sa.spi_r
+    };
+    let src = find_notify(payloads, NotifyType::NAT_DETECTION_SOURCE_IP);
+    let dst = find_notify(payloads, NotifyType::NAT_DETECTION_DESTINATION_IP);
+    if let (Some(src), Some(dst)) = (src, dst) {
+        let expect_src = nat_hash(&sa.spi_i, &spi_r, sa.remote);
+        let expect_dst = nat_hash(&sa.spi_i, &spi_r, sa.local);
+        sa.nat_remote = src.data != expect_src;
+        sa.nat_local = dst.data != expect_dst;
+        if sa.nat_local || sa.nat_remote {
+            info!(local = sa.nat_local, remote = sa.nat_remote, "NAT detected");
+        }
+    }
+}
+
+fn install_ike_keys(
+    p: &dyn CryptoProvider,
+    sa: &mut IkeSa,
+    suite: IkeSuite,
+    g_ir: &[u8],
+) -> Result<(), ProtoError> {
+    let seed = skeyseed(p, suite.prf, &sa.ni, &sa.nr, g_ir)?;
+    let k = derive_ike_sa_keys(
+        p,
+        suite.prf,
+        suite.encr,
+        suite.integ,
+        seed.as_bytes(),
+        &sa.ni,
+        &sa.nr,
+        &sa.spi_i,
+        &sa.spi_r,
+    )?;
+    let keys = match sa.role {
+        Role::Initiator => SkKeys::new(
+            p,
+            suite.encr,
+            suite.integ,
+            k.sk_ei.as_bytes(),
+            k.sk_er.as_bytes(),
+            k.sk_ai.as_bytes(),
+            k.sk_ar.as_bytes(),
+        )?,
+        Role::Responder => SkKeys::new(
+            p,
+            suite.encr,
+            suite.integ,
+            k.sk_er.as_bytes(),
+            k.sk_ei.as_bytes(),
+            k.sk_ar.as_bytes(),
+            k.sk_ai.as_bytes(),
+        )?,
+    };
+    sa.keys = Some(keys);
+    sa.sk_d = Some(k.sk_d.clone());
+    sa.sk_pi = Some(k.sk_pi.clone());
+    sa.sk_pr = Some(k.sk_pr.clone());
+    sa.suite = Some(suite);
+    Ok(())
+}
+
+fn local_auth_payload(
+    p: &dyn CryptoProvider,
+    config: &Config,
+    suite: IkeSuite,
+    peer_rfc7427: bool,
+    octets: &[u8],
+) -> Result<negotiator_wire::v2::Authentication, ProtoError> {
+    match &config.local_auth {
+        LocalAuth::Psk(psk) => auth::psk_payload(p, suite.prf, psk, octets),
+        LocalAuth::Certificate { key, .. } => auth::sign_payload(key, octets, peer_rfc7427),
+    }
+}
+
+fn push_certs(out: &mut Vec<Payload>, chain: &[Vec<u8>]) {
+    // The leaf and any intermediates; a self-signed root at the end is left out, since the
+    // peer must already trust it.
+    let n = if chain.len() > 1 {
+        chain.len() - 1
+    } else {
+        chain.len()
+    };
+    for c in &chain[..n] {
+        out.push(Payload::new(PayloadBody::Cert(Certificate {
+            encoding: CertEncoding::X509_SIGNATURE,
+            data: c.clone(),
+        })));
+    }
+}
+
+fn certreq(anchors: &[Vec<u8>]) -> Payload {
+    // RFC 7296 §3.7: concatenated SHA-1 hashes of the trusted CAs' public keys.
+    let mut data = Vec::with_capacity(anchors.len() * 20);
+    for a in anchors {
+        if let Some(spki) = spki_of(a) {
+            data.extend_from_slice(
+                aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, &spki)
+                    .as_ref(),
+            );
+        }
+    }
+    Payload::new(PayloadBody::CertReq(Certificate {
+        encoding: CertEncoding::X509_SIGNATURE,
+        data,
+    }))
+}
+
+/// The DER SubjectPublicKeyInfo of a DER certificate.
+fn spki_of(cert: &[u8]) -> Option<Vec<u8>> {
+    use der::{Decode, Encode};
+    let c = x509_cert::Certificate::from_der(cert).ok()?;
+    c.tbs_certificate().subject_public_key_info().to_der().ok()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn verify_peer(
+    config: &Config,
+    id: &Identification,
+    auth_p: &negotiator_wire::v2::Authentication,
+    certs: &[Vec<u8>],
+    octets: &[u8],
+    p: &dyn CryptoProvider,
+    suite: IkeSuite,
+    unix: u64,
+) -> Result<String, ProtoError> {
+    let peer_id = Identity::from_payload(id);
+    if let Some(want) = &config.remote_id {
+        if *want != peer_id {
+            return Err(ProtoError::Authentication(format!(
+                "peer identity {peer_id} is not the configured {want}"
+            )));
+        }
+    }
+    match &config.remote_auth {
+        RemoteAuth::Psk(psk) => {
+            auth::psk_verify(p, suite.prf, psk, octets, auth_p)?;
+            Ok("psk".into())
+        }
+        RemoteAuth::Certificate { anchors } => {
+            if auth_p.method == AuthMethod::SHARED_KEY_MIC {
+                return Err(ProtoError::Authentication(
+                    "peer used a pre-shared key, we require a certificate".into(),
+                ));
+            }
+            if certs.is_empty() {
+                return Err(ProtoError::Authentication(
+                    "peer sent no certificate".into(),
+                ));
+            }
+            let peer = negotiator_pki::verify_peer_chain(certs, anchors, unix).map_err(|e| {
+                ProtoError::Authentication(format!("certificate of {peer_id} refused: {e}"))
+            })?;
+            if !id_matches_cert(id, &peer) {
+                return Err(ProtoError::Authentication(format!(
+                    "identity {peer_id} is not confirmed by certificate \"{}\"",
+                    peer.subject
+                )));
+            }
+            auth::verify_signature_payload(&peer.spki_der, octets, auth_p)?;
+            Ok(format!(
+                "certificate \"{}\" (method {})",
+                peer.subject, auth_p.method.0
+            ))
+        }
+    }
+}
+
+fn id_matches_cert(id: &Identification, cert: &negotiator_pki::PeerCertificate) -> bool {
+    use negotiator_pki::San;
+    match id.id_type {
+        IdType::DER_ASN1_DN => id.data == cert.subject_der,
+        IdType::FQDN => {
+            let name = String::from_utf8_lossy(&id.data);
+            cert.sans
+                .iter()
+                .any(|s| matches!(s, San::Dns(d) if d.eq_ignore_ascii_case(&name)))
+        }
+        IdType::RFC822_ADDR => {
+            let name = String::from_utf8_lossy(&id.data);
+            cert.sans
+                .iter()
+                .any(|s| matches!(s, San::Email(d) if d.eq_ignore_ascii_case(&name)))
+        }
+        IdType::IPV4_ADDR | IdType::IPV6_ADDR => cert
+            .sans
+            .iter()
+            .any(|s| matches!(s, San::Ip(a) if ip_octets(*a) == id.data)),
+        _ => false,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn child_params(
+    p: &dyn CryptoProvider,
+    config: &Config,
+    sa: &IkeSa,
+    esp: EspSuite,
+    spi_in: u32,
+    spi_out: u32,
+    local_ts: Vec<TsRange>,
+    remote_ts: Vec<TsRange>,
+) -> Result<SaParams, ProtoError> {
+    let sk_d = sa.sk_d.as_ref().ok_or(ProtoError::Internal("no SK_d"))?;
+    let suite = sa.suite.ok_or(ProtoError::Internal("no suite"))?;
+    let enc_len = esp.encr.key_len();
+    let integ_len = esp.integ.map_or(0, |i| i.key_len());
+    // RFC 7296 §2.17: initiator-to-responder keys first, encryption before integrity.
+    let keymat = child_keymat(
+        p,
+        suite.prf,
+        sk_d.as_bytes(),
+        None,
+        &sa.ni,
+        &sa.nr,
+        2 * (enc_len + integ_len),
+    )?;
+    let km = keymat.as_bytes();
+    let part = |o: usize, l: usize| Secret::new(km[o..o + l].to_vec());
+    let i_to_r = SaKeys {
+        encr: esp.encr,
+        enc_key: part(0, enc_len),
+        integ: esp.integ,
+        integ_key: part(enc_len, integ_len),
+    };
+    let r_to_i = SaKeys {
+        encr: esp.encr,
+        enc_key: part(enc_len + integ_len, enc_len),
+        integ: esp.integ,
+        integ_key: part(2 * enc_len + integ_len, integ_len),
+    };
+    let (inbound, outbound) = match sa.role {
+        Role::Initiator => (r_to_i, i_to_r),
+        Role::Responder => (i_to_r, r_to_i),
+    };
+    let encap = (config.force_udp_encap || sa.nat_local || sa.nat_remote).then_some(UdpEncap {
+        local_port: sa.local.port(),
+        remote_port: sa.remote.port(),
+    });
+    Ok(SaParams {
+        ike_sa: u64::from_be_bytes(sa.our_spi()),
+        spi_in,
+        spi_out,
+        local: sa.local.ip(),
+        remote: sa.remote.ip(),
+        encap,
+        mode: Mode::Tunnel,
+        local_ts,
+        remote_ts,
+        inbound,
+        outbound,
+        lifetime: config.child_lifetime.clone(),
+        replay_window: config.replay_window,
+    })
+}
+
+/// Lower-case hex of a byte string.
+pub fn hex(b: &[u8]) -> String {
+    let mut s = String::with_capacity(b.len() * 2);
+    for x in b {
+        s.push_str(&format!("{x:02x}"));
+    }
+    s
+}
+
+#[allow(dead_code)]
+fn _assert_send(e: Endpoint) -> impl Send {
+    e
+}
+
+#[allow(dead_code)]
+const _: Duration = Duration::from_secs(0);
