@@ -31,6 +31,9 @@ pub fn prf_plus(
 /// prf+ over a seed given as concatenated parts (avoids building the seed).
 fn prf_plus_parts(prf: Prf, key: &[u8], seed: &[&[u8]], len: usize) -> Result<Secret, CryptoError> {
     let h = prf.output_len();
+    if seed.len() > 6 {
+        return Err(CryptoError::Unsupported("prf+ seed with more than 6 parts"));
+    }
     if len > 255 * h {
         return Err(CryptoError::OutputTooLong);
     }
@@ -47,7 +50,7 @@ fn prf_plus_parts(prf: Prf, key: &[u8], seed: &[&[u8]], len: usize) -> Result<Se
             parts[n] = &t[..h];
             n += 1;
         }
-        for s in seed.iter().take(6) {
+        for s in seed {
             parts[n] = s;
             n += 1;
         }

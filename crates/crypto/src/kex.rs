@@ -498,4 +498,33 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn random_peer_values_never_panic() {
+        let mut x: u64 = 0x1234_5678_9abc_def1;
+        for g in Group::ALL {
+            for len in [
+                0,
+                1,
+                g.public_key_len() - 1,
+                g.public_key_len(),
+                g.public_key_len() + 1,
+            ] {
+                let peer: Vec<u8> = (0..len)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        x as u8
+                    })
+                    .collect();
+                let r = start(g).unwrap().complete(&peer);
+                if len != g.public_key_len() {
+                    assert_eq!(r.err(), Some(CryptoError::InvalidPublicKey));
+                } else if let Ok(s) = r {
+                    assert_eq!(s.len(), g.shared_secret_len());
+                }
+            }
+        }
+    }
 }

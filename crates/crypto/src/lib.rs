@@ -5,6 +5,8 @@
 //! constant-time Montgomery arithmetic). Key derivation for IKEv2 lives in
 //! [`ikev2`], signatures in [`sig`] (re-exported at the crate root).
 
+#![warn(missing_docs)]
+
 mod alg;
 mod der;
 mod kex;

@@ -1376,4 +1376,82 @@ mod tests {
             "Ed25519 is deterministic"
         );
     }
+
+    /// Deterministic xorshift generator for the robustness tests below.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+        fn bytes(&mut self, n: usize) -> Vec<u8> {
+            (0..n).map(|_| self.next() as u8).collect()
+        }
+    }
+
+    fn mutate(rng: &mut Rng, v: &[u8]) -> Vec<u8> {
+        let mut m = v.to_vec();
+        match rng.below(4) {
+            0 if !m.is_empty() => {
+                let i = rng.below(m.len());
+                m[i] ^= 1 << rng.below(8);
+            }
+            1 => m.truncate(rng.below(v.len() + 1)),
+            2 if !m.is_empty() => {
+                let i = rng.below(m.len());
+                m[i] = rng.next() as u8;
+            }
+            _ => {
+                let n = rng.below(4) + 1;
+                m.extend(rng.bytes(n));
+            }
+        }
+        m
+    }
+
+    #[test]
+    fn parsers_never_panic_on_garbage_or_mutations() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let ec = PrivateKey::generate(KeyType::EcdsaP256).unwrap();
+        let ed = PrivateKey::generate(KeyType::Ed25519).unwrap();
+        let seeds: Vec<Vec<u8>> = SignatureScheme::ALL
+            .iter()
+            .map(|s| s.algorithm_identifier().to_vec())
+            .chain([ec.public_key_spki_der(), ed.public_key_spki_der()])
+            .chain([
+                ec.to_pkcs8_der().as_bytes().to_vec(),
+                ed.to_pkcs8_der().as_bytes().to_vec(),
+            ])
+            .collect();
+        let sig = ec.sign(SignatureScheme::EcdsaSha256, b"m").unwrap();
+        for i in 0..3000 {
+            let input = if i % 2 == 0 {
+                let n = rng.below(120);
+                rng.bytes(n)
+            } else {
+                let seed = &seeds[rng.below(seeds.len())];
+                mutate(&mut rng, seed)
+            };
+            let _ = SignatureScheme::from_algorithm_identifier(&input);
+            let _ = PrivateKey::from_pkcs8_der(&input);
+            let _ = ecdsa_der_to_fixed(&input, 32);
+            let s = SignatureScheme::ALL[rng.below(SignatureScheme::ALL.len())];
+            let enc = if rng.below(2) == 0 {
+                SigEncoding::Der
+            } else {
+                SigEncoding::Fixed
+            };
+            // Garbage keys and garbage signatures never verify.
+            assert!(
+                verify_signature(&input, s, enc, b"m", &sig).is_err()
+                    || input == ec.public_key_spki_der()
+            );
+            assert!(verify_signature(&ec.public_key_spki_der(), s, enc, b"m", &input).is_err());
+        }
+    }
 }
