@@ -5,7 +5,7 @@ use std::fs;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::keys::{KeyType, PrivateKey};
+use negotiator_crypto::{KeyType, PrivateKey};
 use negotiator_store::{KdfParams, Profile, write_atomic};
 use serde::{Deserialize, Serialize};
 

@@ -2,15 +2,13 @@
 //! and the peer-certificate check used during IKE authentication.
 //!
 //! Certificates are built and parsed with a small bounds-checked DER layer;
-//! keys and signatures use aws-lc-rs through a small local provider
-//! (`negotiator-crypto` had no signature API yet when this was written).
+//! keys and signatures come from `negotiator-crypto`.
 
 mod asn1;
 mod ca;
 mod cert;
 mod dn;
 mod error;
-mod keys;
 mod pem;
 mod san;
 mod sig;
@@ -22,7 +20,7 @@ pub use ca::{
 };
 pub use dn::{name_to_string, parse_dn};
 pub use error::PkiError;
-pub use keys::{KeyType, PrivateKey};
+pub use negotiator_crypto::{KeyType, PrivateKey};
 pub use pem::{MAX_BUNDLE_CERTS, MAX_BUNDLE_LEN, parse_certificate_pem_or_der, to_pem};
 pub use san::San;
 pub use time::format_rfc3339;
