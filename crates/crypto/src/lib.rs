@@ -3,7 +3,8 @@
 //! Everything is reached through the [`CryptoProvider`] trait; [`default_provider`]
 //! returns the aws-lc-rs backed implementation (MODP groups use crypto-bigint's
 //! constant-time Montgomery arithmetic). Key derivation for IKEv2 lives in
-//! [`ikev2`], signatures in [`sig`] (re-exported at the crate root).
+//! [`ikev2`] (and IKEv1 in [`ikev1`]), signatures in [`sig`] (re-exported at
+//! the crate root).
 
 #![warn(missing_docs)]
 
@@ -13,6 +14,7 @@ mod kex;
 mod provider;
 mod secret;
 
+pub mod ikev1;
 pub mod ikev2;
 pub mod sig;
 
