@@ -1377,6 +1377,105 @@ mod tests {
         );
     }
 
+    #[test]
+    fn rsassa_pss_spki_from_openssl() {
+        let dir = TempDir::new("pss");
+        let msg = b"pss keyed message";
+        std::fs::write(dir.path("msg"), msg).unwrap();
+        let params: [&[&str]; 2] = [
+            &[],
+            &[
+                "-pkeyopt",
+                "rsa_pss_keygen_md:sha256",
+                "-pkeyopt",
+                "rsa_pss_keygen_mgf1_md:sha256",
+                "-pkeyopt",
+                "rsa_pss_keygen_saltlen:32",
+            ],
+        ];
+        for extra in params {
+            let mut a = vec![
+                "genpkey",
+                "-algorithm",
+                "RSA-PSS",
+                "-pkeyopt",
+                "rsa_keygen_bits:2048",
+            ];
+            a.extend_from_slice(extra);
+            a.extend_from_slice(&["-out", "key.pem"]);
+            openssl_ok(&a, &dir.0);
+            openssl_ok(
+                &[
+                    "pkey", "-in", "key.pem", "-pubout", "-outform", "DER", "-out", "pub.der",
+                ],
+                &dir.0,
+            );
+            openssl_ok(
+                &[
+                    "dgst",
+                    "-sha256",
+                    "-sign",
+                    "key.pem",
+                    "-sigopt",
+                    "rsa_padding_mode:pss",
+                    "-sigopt",
+                    "rsa_pss_saltlen:digest",
+                    "-out",
+                    "sig",
+                    "msg",
+                ],
+                &dir.0,
+            );
+            let spki = std::fs::read(dir.path("pub.der")).unwrap();
+            let sig = std::fs::read(dir.path("sig")).unwrap();
+            verify_signature(
+                &spki,
+                SignatureScheme::RsaPssSha256,
+                SigEncoding::Der,
+                msg,
+                &sig,
+            )
+            .unwrap();
+            assert_eq!(
+                verify_signature(
+                    &spki,
+                    SignatureScheme::RsaPssSha256,
+                    SigEncoding::Der,
+                    b"x",
+                    &sig
+                ),
+                Err(CryptoError::Signature)
+            );
+            // A PSS-only key is never used for PKCS#1 v1.5.
+            assert!(matches!(
+                verify_signature(
+                    &spki,
+                    SignatureScheme::RsaPkcs1Sha256,
+                    SigEncoding::Der,
+                    msg,
+                    &sig
+                ),
+                Err(CryptoError::Unsupported(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn ed25519_pkcs8_v2_loads() {
+        let kp = Ed25519KeyPair::generate().unwrap();
+        let v2 = kp.to_pkcs8().unwrap();
+        // PKCS#8 v2 (OneAsymmetricKey): version INTEGER 1.
+        assert_eq!(&v2.as_ref()[2..5], &[0x02, 0x01, 0x01]);
+        let k = PrivateKey::from_pkcs8_der(v2.as_ref()).unwrap();
+        assert_eq!(k.key_type(), KeyType::Ed25519);
+        assert_eq!(
+            k.public_key_spki_der(),
+            kp.public_key().as_der().unwrap().as_ref()
+        );
+        let sig = k.sign(SignatureScheme::Ed25519, b"m").unwrap();
+        assert_eq!(sig, kp.sign(b"m").as_ref());
+    }
+
     /// Deterministic xorshift generator for the robustness tests below.
     struct Rng(u64);
     impl Rng {
