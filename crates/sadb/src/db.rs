@@ -20,14 +20,18 @@ const RANDOM_SPI_ATTEMPTS: usize = 64;
 #[derive(Debug, Clone)]
 enum Slot {
     One(u32),
-    Many(Vec<u32>),
+    Many(Box<[u32]>),
 }
 
 impl Slot {
     fn push(&mut self, v: u32) {
         match self {
-            Slot::One(a) => *self = Slot::Many(vec![*a, v]),
-            Slot::Many(list) => list.push(v),
+            Slot::One(a) => *self = Slot::Many(Box::new([*a, v])),
+            Slot::Many(list) => {
+                let mut grown = list.to_vec();
+                grown.push(v);
+                *list = grown.into_boxed_slice();
+            }
         }
     }
 
@@ -36,14 +40,17 @@ impl Slot {
         match self {
             Slot::One(a) => *a == v,
             Slot::Many(list) => {
-                list.retain(|x| *x != v);
-                match list.as_slice() {
+                let rest: Vec<u32> = list.iter().copied().filter(|x| *x != v).collect();
+                match rest.as_slice() {
                     [] => true,
                     [one] => {
                         *self = Slot::One(*one);
                         false
                     }
-                    _ => false,
+                    _ => {
+                        *list = rest.into_boxed_slice();
+                        false
+                    }
                 }
             }
         }
@@ -74,26 +81,22 @@ fn index_remove<K: std::hash::Hash + Eq>(map: &mut HashMap<K, Slot>, key: K, v: 
     }
 }
 
+/// A lifetime deadline of one SA (32 octets). Each SA has at most one live
+/// timer: the soft deadline, then (once soft expired) the hard one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum TimerKind {
-    Soft {
-        spi_in: u32,
-        serial: u64,
-    },
-    Hard {
-        spi_in: u32,
-        serial: u64,
-    },
-    Acquire {
-        acquire_id: u64,
-        destination: IpAddr,
-    },
+struct SaTimer {
+    at: Instant,
+    serial: u64,
+    spi_in: u32,
+    hard: bool,
 }
 
+/// Deadline of a pending acquire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct Timer {
+struct AcquireTimer {
     at: Instant,
-    kind: TimerKind,
+    acquire_id: u64,
+    destination: IpAddr,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -113,7 +116,9 @@ struct PendingAcquire {
 /// Time is always passed in; the database never reads the clock.
 #[derive(Debug)]
 pub struct SaDb {
-    sas: HashMap<u32, ChildSaEntry>,
+    /// Entries are boxed so that the table's spare capacity costs a pointer
+    /// per bucket rather than a whole entry.
+    sas: HashMap<u32, Box<ChildSaEntry>>,
     /// spi_out → spi_in (peers choose their SPIs independently, so one
     /// spi_out can be shared by SAs to different peers).
     by_spi_out: HashMap<u32, Slot>,
@@ -123,7 +128,8 @@ pub struct SaDb {
     ranged: Vec<u32>,
     reserved: HashSet<u32>,
     pending: HashMap<IpAddr, PendingAcquire>,
-    timers: BinaryHeap<Reverse<Timer>>,
+    timers: BinaryHeap<Reverse<SaTimer>>,
+    acquire_timers: BinaryHeap<Reverse<AcquireTimer>>,
     events: VecDeque<SadbEvent>,
     next_serial: u64,
     next_acquire_id: u64,
@@ -147,6 +153,7 @@ impl SaDb {
             reserved: HashSet::new(),
             pending: HashMap::new(),
             timers: BinaryHeap::new(),
+            acquire_timers: BinaryHeap::new(),
             events: VecDeque::new(),
             next_serial: 1,
             next_acquire_id: 1,
@@ -225,12 +232,10 @@ impl SaDb {
         self.pending
             .insert(destination, PendingAcquire { acquire_id });
         if let Some(at) = now.checked_add(self.acquire_timeout) {
-            self.timers.push(Reverse(Timer {
+            self.acquire_timers.push(Reverse(AcquireTimer {
                 at,
-                kind: TimerKind::Acquire {
-                    acquire_id,
-                    destination,
-                },
+                acquire_id,
+                destination,
             }));
         }
         self.events.push_back(SadbEvent::Acquire {
@@ -302,16 +307,22 @@ impl SaDb {
         }
 
         let lt = params.lifetime;
-        for (secs, hard) in [(lt.soft_secs, false), (lt.hard_secs, true)] {
-            let at = secs.and_then(|s| now.checked_add(Duration::from_secs(s)));
-            if let Some(at) = at {
-                let kind = if hard {
-                    TimerKind::Hard { spi_in, serial }
-                } else {
-                    TimerKind::Soft { spi_in, serial }
-                };
-                self.timers.push(Reverse(Timer { at, kind }));
-            }
+        let deadline =
+            |secs: Option<u64>| secs.and_then(|v| now.checked_add(Duration::from_secs(v)));
+        if let Some(at) = deadline(lt.soft_secs) {
+            self.timers.push(Reverse(SaTimer {
+                at,
+                serial,
+                spi_in,
+                hard: false,
+            }));
+        } else if let Some(at) = deadline(lt.hard_secs) {
+            self.timers.push(Reverse(SaTimer {
+                at,
+                serial,
+                spi_in,
+                hard: true,
+            }));
         }
 
         let entry = ChildSaEntry {
@@ -322,7 +333,7 @@ impl SaDb {
             serial,
         };
         self.pending.retain(|dest, _| !entry.covers(*dest));
-        self.sas.insert(spi_in, entry);
+        self.sas.insert(spi_in, Box::new(entry));
         self.prune_top();
         self.events
             .push_back(SadbEvent::Installed { spi_in, spi_out });
@@ -360,12 +371,12 @@ impl SaDb {
 
     /// The SA for inbound packets carrying `spi`.
     pub fn lookup_inbound(&self, spi: u32) -> Option<&ChildSaEntry> {
-        self.sas.get(&spi)
+        self.sas.get(&spi).map(|b| &**b)
     }
 
     /// Mutable access to the SA for inbound packets carrying `spi`.
     pub fn lookup_inbound_mut(&mut self, spi: u32) -> Option<&mut ChildSaEntry> {
-        self.sas.get_mut(&spi)
+        self.sas.get_mut(&spi).map(|b| &mut **b)
     }
 
     /// The installed SAs whose outbound SPI is `spi_out` (normally one; SAs
@@ -376,7 +387,7 @@ impl SaDb {
             .map(Slot::as_slice)
             .unwrap_or(&[])
             .iter()
-            .filter_map(|s| self.sas.get(s))
+            .filter_map(|s| self.sas.get(s).map(|b| &**b))
     }
 
     /// The newest installed SA whose remote selectors cover `destination`
@@ -388,11 +399,11 @@ impl SaDb {
             .map(Slot::as_slice)
             .unwrap_or(&[])
             .iter()
-            .filter_map(|s| self.sas.get(s));
+            .filter_map(|s| self.sas.get(s).map(|b| &**b));
         let ranged = self
             .ranged
             .iter()
-            .filter_map(|s| self.sas.get(s))
+            .filter_map(|s| self.sas.get(s).map(|b| &**b))
             .filter(|e| e.covers(destination));
         hosts.chain(ranged).max_by_key(|e| e.serial)
     }
@@ -466,8 +477,7 @@ impl SaDb {
         let soft = reached(lt.soft_bytes, s.bytes_in, s.bytes_out)
             || reached(lt.soft_packets, s.packets_in, s.packets_out);
         if soft && e.state == SaState::Active {
-            e.state = SaState::SoftExpired;
-            self.events.push_back(SadbEvent::SoftExpired { spi_in });
+            self.enter_soft(spi_in);
             self.prune_top();
         }
     }
@@ -497,7 +507,7 @@ impl SaDb {
         if ranged && let Some(pos) = self.ranged.iter().position(|s| *s == spi_in) {
             self.ranged.swap_remove(pos);
         }
-        Some(e)
+        Some(*e)
     }
 
     /// Removes an SA; emits [`SadbEvent::Deleted`] when it existed.
@@ -530,33 +540,22 @@ impl SaDb {
                 break;
             }
             self.timers.pop();
-            match t.kind {
-                TimerKind::Soft { spi_in, serial } => {
-                    if let Some(e) = self.sas.get_mut(&spi_in)
-                        && e.serial == serial
-                        && e.state == SaState::Active
-                    {
-                        e.state = SaState::SoftExpired;
-                        self.events.push_back(SadbEvent::SoftExpired { spi_in });
-                    }
-                }
-                TimerKind::Hard { spi_in, serial } => {
-                    if self.sas.get(&spi_in).is_some_and(|e| e.serial == serial) {
-                        self.expire_hard(spi_in);
-                    }
-                }
-                TimerKind::Acquire {
-                    acquire_id,
-                    destination,
-                } => {
-                    if self
-                        .pending
-                        .get(&destination)
-                        .is_some_and(|p| p.acquire_id == acquire_id)
-                    {
-                        self.acquire_failed(destination);
-                    }
-                }
+            if !self.sa_timer_live(&t) {
+                continue;
+            }
+            if t.hard {
+                self.expire_hard(t.spi_in);
+            } else {
+                self.enter_soft(t.spi_in);
+            }
+        }
+        while let Some(Reverse(t)) = self.acquire_timers.peek().copied() {
+            if t.at > now {
+                break;
+            }
+            self.acquire_timers.pop();
+            if self.acquire_timer_live(&t) {
+                self.acquire_failed(t.destination);
             }
         }
         self.prune_top();
@@ -565,7 +564,12 @@ impl SaDb {
     /// The earliest instant at which [`handle_timeout`](Self::handle_timeout)
     /// has work.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.timers.peek().map(|Reverse(t)| t.at)
+        let sa = self.timers.peek().map(|Reverse(t)| t.at);
+        let acq = self.acquire_timers.peek().map(|Reverse(t)| t.at);
+        match (sa, acq) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Takes the next pending event.
@@ -575,7 +579,7 @@ impl SaDb {
 
     /// All installed SAs, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = &ChildSaEntry> {
-        self.sas.values()
+        self.sas.values().map(|b| &**b)
     }
 
     /// Number of installed SAs.
@@ -588,48 +592,84 @@ impl SaDb {
         self.sas.is_empty()
     }
 
-    fn timer_live(&self, t: &Timer) -> bool {
-        match t.kind {
-            TimerKind::Soft { spi_in, serial } => self
-                .sas
-                .get(&spi_in)
-                .is_some_and(|e| e.serial == serial && e.state == SaState::Active),
-            TimerKind::Hard { spi_in, serial } => {
-                self.sas.get(&spi_in).is_some_and(|e| e.serial == serial)
-            }
-            TimerKind::Acquire {
-                acquire_id,
-                destination,
-            } => self
-                .pending
-                .get(&destination)
-                .is_some_and(|p| p.acquire_id == acquire_id),
+    /// Marks the SA soft-expired, emits the event and schedules its hard
+    /// deadline (if any).
+    fn enter_soft(&mut self, spi_in: u32) {
+        let Some(e) = self.sas.get_mut(&spi_in) else {
+            return;
+        };
+        if e.state != SaState::Active {
+            return;
         }
+        e.state = SaState::SoftExpired;
+        let hard_at = e
+            .params
+            .lifetime
+            .hard_secs
+            .and_then(|v| e.installed_at.checked_add(Duration::from_secs(v)));
+        let serial = e.serial;
+        self.events.push_back(SadbEvent::SoftExpired { spi_in });
+        if let Some(at) = hard_at {
+            self.timers.push(Reverse(SaTimer {
+                at,
+                serial,
+                spi_in,
+                hard: true,
+            }));
+        }
+    }
+
+    fn sa_timer_live(&self, t: &SaTimer) -> bool {
+        self.sas
+            .get(&t.spi_in)
+            .is_some_and(|e| e.serial == t.serial && (t.hard || e.state == SaState::Active))
+    }
+
+    fn acquire_timer_live(&self, t: &AcquireTimer) -> bool {
+        self.pending
+            .get(&t.destination)
+            .is_some_and(|p| p.acquire_id == t.acquire_id)
     }
 
     /// Pops stale timers off the top of the heap so that
     /// [`poll_timeout`](Self::poll_timeout) reports a live deadline.
     fn prune_top(&mut self) {
         while let Some(Reverse(t)) = self.timers.peek() {
-            if self.timer_live(t) {
+            if self.sa_timer_live(t) {
                 break;
             }
             self.timers.pop();
+        }
+        while let Some(Reverse(t)) = self.acquire_timers.peek() {
+            if self.acquire_timer_live(t) {
+                break;
+            }
+            self.acquire_timers.pop();
         }
     }
 
     /// Drops timers of deleted SAs when they make up most of the heap, so
     /// its size stays proportional to the live SAs.
     fn maybe_compact(&mut self) {
-        let live_bound = 2 * self.sas.len() + self.pending.len();
-        if self.timers.len() <= 1024 || self.timers.len() <= 2 * live_bound {
-            return;
+        // Live SA timers: at most two per SA (a stale soft one may linger
+        // next to the hard one after a volume-based soft expiry).
+        let live_bound = 2 * self.sas.len();
+        if self.timers.len() > 1024 && self.timers.len() > 2 * live_bound {
+            let timers = std::mem::take(&mut self.timers).into_vec();
+            let kept: Vec<_> = timers
+                .into_iter()
+                .filter(|Reverse(t)| self.sa_timer_live(t))
+                .collect();
+            self.timers = BinaryHeap::from(kept);
         }
-        let timers = std::mem::take(&mut self.timers).into_vec();
-        let kept: Vec<_> = timers
-            .into_iter()
-            .filter(|Reverse(t)| self.timer_live(t))
-            .collect();
-        self.timers = BinaryHeap::from(kept);
+        let pending = self.pending.len();
+        if self.acquire_timers.len() > 1024 && self.acquire_timers.len() > 2 * pending {
+            let timers = std::mem::take(&mut self.acquire_timers).into_vec();
+            let kept: Vec<_> = timers
+                .into_iter()
+                .filter(|Reverse(t)| self.acquire_timer_live(t))
+                .collect();
+            self.acquire_timers = BinaryHeap::from(kept);
+        }
     }
 }

@@ -571,3 +571,55 @@ fn many_sas_scale() {
     // The fixed part of an entry stays small (keys and selectors are on the heap).
     assert!(std::mem::size_of::<negotiator_sadb::ChildSaEntry>() < 512);
 }
+
+#[test]
+fn volume_soft_then_time_hard() {
+    let t0 = Instant::now();
+    let mut db = SaDb::new();
+    let mut p = host_params(0xf00, 0xf01, v4(10, 13, 0, 1));
+    p.lifetime = Lifetime {
+        soft_secs: Some(100),
+        hard_secs: Some(200),
+        soft_bytes: Some(10),
+        ..Lifetime::default()
+    };
+    db.install(p, t0).unwrap();
+    drain(&mut db);
+    db.record_inbound(0xf00, 10, t0 + Duration::from_secs(1));
+    assert_eq!(
+        drain(&mut db),
+        vec![SadbEvent::SoftExpired { spi_in: 0xf00 }]
+    );
+    // the soft timer is now stale; the next deadline is the hard one
+    assert_eq!(db.poll_timeout(), Some(t0 + Duration::from_secs(200)));
+    db.handle_timeout(t0 + Duration::from_secs(150));
+    assert_eq!(drain(&mut db), vec![]);
+    db.handle_timeout(t0 + Duration::from_secs(200));
+    assert_eq!(
+        drain(&mut db).first(),
+        Some(&SadbEvent::HardExpired { spi_in: 0xf00 })
+    );
+    assert!(db.is_empty());
+}
+
+#[test]
+fn hard_only_lifetime() {
+    let t0 = Instant::now();
+    let mut db = SaDb::new();
+    let mut p = host_params(0xf10, 0xf11, v4(10, 14, 0, 1));
+    p.lifetime.hard_secs = Some(5);
+    db.install(p, t0).unwrap();
+    drain(&mut db);
+    assert_eq!(db.poll_timeout(), Some(t0 + Duration::from_secs(5)));
+    db.handle_timeout(t0 + Duration::from_secs(5));
+    assert_eq!(
+        drain(&mut db),
+        vec![
+            SadbEvent::HardExpired { spi_in: 0xf10 },
+            SadbEvent::Deleted {
+                spi_in: 0xf10,
+                spi_out: 0xf11
+            }
+        ]
+    );
+}
