@@ -232,8 +232,10 @@ impl KeyExchange for ModpKex {
         if y <= one || y >= mp.p_minus_1 {
             return Err(CryptoError::InvalidPublicKey);
         }
-        let z = BoxedMontyForm::new(y, &mp.params).pow_bounded_exp(&self.x, MODP_EXPONENT_BITS);
-        let mut z = z.retrieve();
+        let mut zm =
+            BoxedMontyForm::new(y, &mp.params).pow_bounded_exp(&self.x, MODP_EXPONENT_BITS);
+        let mut z = zm.retrieve();
+        zm.zeroize();
         if z <= one || z >= mp.p_minus_1 {
             z.zeroize();
             return Err(CryptoError::KeyExchange);
