@@ -35,8 +35,8 @@ pub struct InitArgs {
     #[arg(long)]
     subject: String,
     /// Key type: ecdsa-p256, ecdsa-p384, rsa2048, rsa3072, rsa4096 or ed25519.
-    #[arg(long, default_value = "ecdsa-p256", value_parser = parse_key_type)]
-    key_type: KeyType,
+    #[arg(long, default_value = "ecdsa-p256")]
+    key_type: String,
     /// Validity in days.
     #[arg(long, default_value_t = 3650)]
     days: u64,
@@ -56,8 +56,8 @@ pub struct IssueArgs {
     #[arg(long)]
     subject: String,
     /// subjectAltName: ip:ADDR, dns:NAME or email:ADDR (repeatable).
-    #[arg(long = "san", value_parser = parse_san)]
-    sans: Vec<San>,
+    #[arg(long = "san")]
+    sans: Vec<String>,
     /// Output profile (key, chain and trust anchor, encrypted).
     #[arg(long)]
     out: PathBuf,
@@ -65,8 +65,8 @@ pub struct IssueArgs {
     #[arg(long)]
     cert_out: Option<PathBuf>,
     /// Key type of the new host key.
-    #[arg(long, default_value = "ecdsa-p256", value_parser = parse_key_type)]
-    key_type: KeyType,
+    #[arg(long, default_value = "ecdsa-p256")]
+    key_type: String,
     /// Validity in days.
     #[arg(long, default_value_t = 365)]
     days: u64,
@@ -88,10 +88,6 @@ fn parse_key_type(s: &str) -> Result<KeyType, String> {
     })
 }
 
-fn parse_san(s: &str) -> Result<San, String> {
-    s.parse::<San>().map_err(|e| e.to_string())
-}
-
 fn now_unix() -> Result<u64, String> {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -109,11 +105,18 @@ fn days(n: u64) -> Result<Duration, String> {
 }
 
 /// Reads a password: `file`, else the first set variable of `envs`, else a prompt.
-fn get_password(file: Option<&Path>, envs: &[&str], prompt: &str) -> Result<Zeroizing<String>, String> {
+fn get_password(
+    file: Option<&Path>,
+    envs: &[&str],
+    prompt: &str,
+) -> Result<Zeroizing<String>, String> {
     let env = if file.is_some() {
         envs.first().copied()
     } else {
-        envs.iter().copied().find(|e| std::env::var_os(e).is_some()).or(envs.last().copied())
+        envs.iter()
+            .copied()
+            .find(|e| std::env::var_os(e).is_some())
+            .or(envs.last().copied())
     }
     .unwrap_or(ENV_PASSWORD);
     let pw = read_password(file, env, prompt).map_err(|e| match e {
@@ -141,10 +144,14 @@ fn init(a: InitArgs) -> Result<(), String> {
     for f in [CA_KEY_FILE, CA_CERT_FILE] {
         let p = a.dir.join(f);
         if p.exists() {
-            return Err(format!("{} already exists; refusing to overwrite an existing CA", p.display()));
+            return Err(format!(
+                "{} already exists; refusing to overwrite an existing CA",
+                p.display()
+            ));
         }
     }
     let validity = days(a.days)?;
+    let key_type = parse_key_type(&a.key_type)?;
     // Parse the subject before asking for a password.
     negotiator_pki::parse_dn(&a.subject).map_err(|e| e.to_string())?;
     let password = get_password(
@@ -159,12 +166,14 @@ fn init(a: InitArgs) -> Result<(), String> {
             .create(&a.dir)
             .map_err(|e| format!("cannot create {}: {e}", a.dir.display()))?;
     }
-    let ca = Ca::generate(&a.subject, a.key_type, validity, now_unix()?).map_err(|e| e.to_string())?;
-    ca.save(&a.dir, password.as_bytes()).map_err(|e| e.to_string())?;
+    let ca =
+        Ca::generate(&a.subject, key_type, validity, now_unix()?).map_err(|e| e.to_string())?;
+    ca.save(&a.dir, password.as_bytes())
+        .map_err(|e| e.to_string())?;
     println!(
         "created CA {:?} ({}) in {}",
         a.subject,
-        a.key_type.name(),
+        key_type.name(),
         a.dir.display()
     );
     Ok(())
@@ -172,22 +181,40 @@ fn init(a: InitArgs) -> Result<(), String> {
 
 fn issue(a: IssueArgs) -> Result<(), String> {
     if a.out.exists() {
-        return Err(format!("{} already exists; refusing to overwrite", a.out.display()));
+        return Err(format!(
+            "{} already exists; refusing to overwrite",
+            a.out.display()
+        ));
     }
     let validity = days(a.days)?;
+    let key_type = parse_key_type(&a.key_type)?;
+    let sans = a
+        .sans
+        .iter()
+        .map(|s| s.parse::<San>().map_err(|e| e.to_string()))
+        .collect::<Result<Vec<San>, String>>()?;
     negotiator_pki::parse_dn(&a.subject).map_err(|e| e.to_string())?;
     let ca_pw_file = a.ca_password_file.as_deref().or(a.password_file.as_deref());
-    let ca_password = get_password(ca_pw_file, &[ENV_CA_PASSWORD, ENV_PASSWORD], "CA key password: ")?;
-    let mut ca = Ca::load(&a.dir, ca_password.as_bytes()).map_err(|e| format!("cannot open CA: {e}"))?;
-    let profile_password = get_password(a.password_file.as_deref(), &[ENV_PASSWORD], "New profile password: ")?;
+    let ca_password = get_password(
+        ca_pw_file,
+        &[ENV_CA_PASSWORD, ENV_PASSWORD],
+        "CA key password: ",
+    )?;
+    let mut ca =
+        Ca::load(&a.dir, ca_password.as_bytes()).map_err(|e| format!("cannot open CA: {e}"))?;
+    let profile_password = get_password(
+        a.password_file.as_deref(),
+        &[ENV_PASSWORD],
+        "New profile password: ",
+    )?;
     let req = IssueRequest {
         subject: a.subject.clone(),
-        sans: a.sans.clone(),
+        sans,
         validity,
         eku_ipsec_ike: a.eku_ike,
     };
     let (key, cert) = ca
-        .issue_with_new_key(&req, a.key_type, now_unix()?)
+        .issue_with_new_key(&req, key_type, now_unix()?)
         .map_err(|e| e.to_string())?;
     let profile = Profile {
         private_key_pkcs8: Zeroizing::new(key.to_pkcs8_der().as_bytes().to_vec()),
