@@ -319,6 +319,45 @@ mod tests {
     const CHILD_PFS: &str = "67edd256e64542436173e3ca39ef1fdec3c8240b860df26f84caf5258578ff35df40ddc31ea210e0523988b7531c9dc3207e0e98e256214999c7712f73ff044a9cf6e3a5e421862b";
 
     #[test]
+    fn cavs_sha384_skeyseed_rekey_dkm() {
+        // NIST CAVS SP 800-135 IKEv2 sample (SHA-384), NSS ike-sha384-vectors.h cases 6-8.
+        let p = default_provider();
+        let (ni, nr) = (hex("fd1b572a8e735591"), hex("6013b0ef88dacd3d"));
+        let gir = hex("d3288cd87565101e88fe3bad918f31939d8dd26ff1071f8b2d7f447524e58d7c");
+        let seed = "69fe7a1ac94adaeb711295f5fe004b1a8d6a0b65d05692758ce8ad2f7a45f59d7d0b596f51f7dfcf3330061888f6a94f";
+        let dkm = hex(
+            "4f904c2025c90c817ea5ff9b662a6fdb445a73b57cdf09eacd379b95e1f03cacb04cd6deeda4f952191dd9bc1f7a9502\
+             471a648d74dc06d38112de48a42501f6b1a3ad55c2099cd9a648e5f17e5bf3e34bf9b5953decb768a34f875fe2b78dca\
+             0c2fcca81ec1a412006dfaed38fa06882e61f4c148105fb8e231fdb33c4d484c001721d4",
+        );
+        let s = skeyseed(&*p, Prf::HmacSha384, &ni, &nr, &gir).unwrap();
+        assert_eq!(s.as_bytes(), hex(seed).as_slice());
+        let spi_i: [u8; 8] = hex("2116ad07ce61f749").try_into().unwrap();
+        let spi_r: [u8; 8] = hex("24880e55f11a65b7").try_into().unwrap();
+        let mut pseed = ni.clone();
+        pseed.extend_from_slice(&nr);
+        pseed.extend_from_slice(&spi_i);
+        pseed.extend_from_slice(&spi_r);
+        for len in [132, 48, 15] {
+            let out = prf_plus(&*p, Prf::HmacSha384, s.as_bytes(), &pseed, len).unwrap();
+            assert_eq!(out.as_bytes(), &dkm[..len]);
+        }
+        let r = rekey_skeyseed(
+            &*p,
+            Prf::HmacSha384,
+            &dkm[..48],
+            &hex("3358f620539473aee8d07e779764c4c6a9aabddc79a28e136b3bac021dbde44a"),
+            &ni,
+            &nr,
+        )
+        .unwrap();
+        assert_eq!(
+            r.as_bytes(),
+            hex("e0548c1682e13bce454026b3b1bdf42985b24e4e7408095a7c529de38c3d1fcb04c9fe6868042a34c9614c6c99e3fcea").as_slice()
+        );
+    }
+
+    #[test]
     fn prf_plus_sha384_sha512_python_vectors() {
         // python3: prf+ with hmac.new(k, T | S | n, sha384/sha512), key b"key", seed b"seed".
         let p = default_provider();
