@@ -4,6 +4,8 @@
 //! Packets are processed in caller-provided buffers; nothing is allocated
 //! per packet.
 
+#![warn(missing_docs)]
+
 mod engine;
 mod error;
 mod replay;

@@ -6,7 +6,10 @@ use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use crate::types::{AcquireResult, ChildSaEntry, SaParams, SaState, SaStats, SadbError, SadbEvent};
+use crate::types::{
+    AcquireResult, ChildSaEntry, Engine, EngineError, SaParams, SaState, SaStats, SadbError,
+    SadbEvent,
+};
 
 /// SPIs 0..=255 are reserved (RFC 4303 §2.1).
 const MAX_RESERVED_SPI: u32 = 255;
@@ -575,6 +578,28 @@ impl SaDb {
     /// Takes the next pending event.
     pub fn poll_event(&mut self) -> Option<SadbEvent> {
         self.events.pop_front()
+    }
+
+    /// Mirrors one event into a packet engine: [`SadbEvent::Installed`]
+    /// installs the SA (which must still be in the database),
+    /// [`SadbEvent::Deleted`] removes it; other events need no engine action.
+    pub fn apply_to_engine(
+        &self,
+        event: &SadbEvent,
+        engine: &mut dyn Engine,
+    ) -> Result<(), EngineError> {
+        match *event {
+            SadbEvent::Installed { spi_in, .. } => match self.lookup_inbound(spi_in) {
+                Some(sa) => engine.install(sa),
+                // Deleted again before the event was handled: nothing to do.
+                None => Ok(()),
+            },
+            SadbEvent::Deleted { spi_in, spi_out } => {
+                engine.remove(spi_in, spi_out);
+                Ok(())
+            }
+            _ => Ok(()),
+        }
     }
 
     /// All installed SAs, in no particular order.

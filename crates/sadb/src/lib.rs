@@ -5,6 +5,8 @@
 //! The database is sans-IO: every time-dependent call takes the current
 //! [`std::time::Instant`]; the crate never reads the clock.
 
+#![warn(missing_docs)]
+
 mod db;
 mod types;
 

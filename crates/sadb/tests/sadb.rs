@@ -623,3 +623,55 @@ fn hard_only_lifetime() {
         ]
     );
 }
+
+#[derive(Default)]
+struct RecordingEngine {
+    calls: Vec<String>,
+}
+
+impl negotiator_sadb::Engine for RecordingEngine {
+    fn install(
+        &mut self,
+        sa: &negotiator_sadb::ChildSaEntry,
+    ) -> Result<(), negotiator_sadb::EngineError> {
+        self.calls.push(format!(
+            "install {:#x}/{:#x}",
+            sa.params.spi_in, sa.params.spi_out
+        ));
+        Ok(())
+    }
+    fn remove(&mut self, spi_in: u32, spi_out: u32) {
+        self.calls.push(format!("remove {spi_in:#x}/{spi_out:#x}"));
+    }
+}
+
+#[test]
+fn events_drive_an_engine() {
+    let t0 = Instant::now();
+    let mut db = SaDb::new();
+    let mut eng = RecordingEngine::default();
+    let mut p = host_params(0x1500, 0x1501, v4(10, 15, 0, 1));
+    p.lifetime.hard_secs = Some(1);
+    let pump = |db: &mut SaDb, eng: &mut RecordingEngine| {
+        while let Some(ev) = db.poll_event() {
+            db.apply_to_engine(&ev, eng).unwrap();
+        }
+    };
+    db.install(p, t0).unwrap();
+    pump(&mut db, &mut eng);
+    db.install(host_params(0x1600, 0x1601, v4(10, 15, 0, 2)), t0)
+        .unwrap();
+    db.delete(0x1600);
+    pump(&mut db, &mut eng);
+    db.handle_timeout(t0 + Duration::from_secs(1));
+    pump(&mut db, &mut eng);
+    // 0x1600 was deleted before its Installed event was applied: only removed
+    assert_eq!(
+        eng.calls,
+        vec![
+            "install 0x1500/0x1501",
+            "remove 0x1600/0x1601",
+            "remove 0x1500/0x1501"
+        ]
+    );
+}
