@@ -39,6 +39,51 @@ impl TsRange {
         TsRange::new(addr, addr)
     }
 
+    /// The subnet `addr/prefix_len`, any protocol, all ports; `None` when
+    /// the prefix is longer than the address (32 / 128 bits).
+    pub fn subnet(addr: IpAddr, prefix_len: u8) -> Option<Self> {
+        match addr {
+            IpAddr::V4(a) => {
+                let bits = u32::from(a);
+                let host_mask = u32::MAX.checked_shr(u32::from(prefix_len)).unwrap_or(0);
+                if prefix_len > 32 {
+                    return None;
+                }
+                Some(TsRange::new(
+                    IpAddr::V4((bits & !host_mask).into()),
+                    IpAddr::V4((bits | host_mask).into()),
+                ))
+            }
+            IpAddr::V6(a) => {
+                let bits = u128::from(a);
+                let host_mask = u128::MAX.checked_shr(u32::from(prefix_len)).unwrap_or(0);
+                if prefix_len > 128 {
+                    return None;
+                }
+                Some(TsRange::new(
+                    IpAddr::V6((bits & !host_mask).into()),
+                    IpAddr::V6((bits | host_mask).into()),
+                ))
+            }
+        }
+    }
+
+    /// Every IPv4 address, any protocol, all ports.
+    pub fn any_v4() -> Self {
+        TsRange::new(
+            IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+            IpAddr::V4(std::net::Ipv4Addr::BROADCAST),
+        )
+    }
+
+    /// Every IPv6 address, any protocol, all ports.
+    pub fn any_v6() -> Self {
+        TsRange::new(
+            IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
+            IpAddr::V6(u128::MAX.into()),
+        )
+    }
+
     /// True when both ends have the same family, `start <= end` and
     /// `start_port <= end_port`.
     pub fn is_valid(&self) -> bool {

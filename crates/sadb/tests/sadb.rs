@@ -675,3 +675,26 @@ fn events_drive_an_engine() {
         ]
     );
 }
+
+#[test]
+fn subnet_selectors() {
+    let ts = TsRange::subnet(v4(10, 1, 77, 3), 16).unwrap();
+    assert_eq!((ts.start, ts.end), (v4(10, 1, 0, 0), v4(10, 1, 255, 255)));
+    let ts = TsRange::subnet(v4(10, 1, 77, 3), 32).unwrap();
+    assert_eq!((ts.start, ts.end), (v4(10, 1, 77, 3), v4(10, 1, 77, 3)));
+    let ts = TsRange::subnet(v4(10, 1, 77, 3), 0).unwrap();
+    assert_eq!(ts, TsRange::any_v4());
+    assert!(TsRange::subnet(v4(1, 2, 3, 4), 33).is_none());
+    let a: Ipv6Addr = "2001:db8:1:2:3:4:5:6".parse().unwrap();
+    let ts = TsRange::subnet(IpAddr::V6(a), 64).unwrap();
+    let lo: Ipv6Addr = "2001:db8:1:2::".parse().unwrap();
+    let hi: Ipv6Addr = "2001:db8:1:2:ffff:ffff:ffff:ffff".parse().unwrap();
+    assert_eq!((ts.start, ts.end), (IpAddr::V6(lo), IpAddr::V6(hi)));
+    assert!(TsRange::subnet(IpAddr::V6(a), 129).is_none());
+    assert_eq!(
+        TsRange::subnet(IpAddr::V6(a), 0).unwrap(),
+        TsRange::any_v6()
+    );
+    assert!(TsRange::any_v6().contains(IpAddr::V6(a)));
+    assert!(!TsRange::any_v6().contains(v4(1, 1, 1, 1)));
+}
