@@ -25,3 +25,10 @@ pub use pem::{MAX_BUNDLE_CERTS, MAX_BUNDLE_LEN, parse_certificate_pem_or_der, to
 pub use san::San;
 pub use time::format_rfc3339;
 pub use verify::{MAX_PATH_DEPTH, PeerCertificate, verify_peer_chain};
+
+pub mod crl;
+pub mod validate;
+pub use validate::{
+    ErrorKind, RevocationMode, RevocationStatus, ValidatedPath, ValidationError, ValidationOptions,
+    validate_path,
+};

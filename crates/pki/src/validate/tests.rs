@@ -1,0 +1,1 @@
+//! Unit tests of the validator (see tests/*.rs for the suites).
