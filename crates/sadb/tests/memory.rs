@@ -3,6 +3,7 @@
 //! 900 octets of heap each (target: well under 1 KiB), counting everything
 //! the database keeps (entries, indexes, timers, selectors and keys). Measured with a counting global
 //! allocator; runs without the test harness so nothing else allocates.
+//! Also checks that per-packet lookups and counter updates never allocate.
 
 use std::alloc::System;
 use std::net::{IpAddr, Ipv4Addr};
@@ -71,4 +72,27 @@ fn main() {
     );
     // sanity: the counter sees allocations at all
     assert!(net > i64::from(N) * 100);
+
+    // The per-packet path (lookups and counters) allocates nothing.
+    let region = Region::new(GLOBAL);
+    let mut found = 0u32;
+    for i in (0..N).step_by(10) {
+        let host = IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + i));
+        if let Some(sa) = db.outbound_for(host) {
+            let spi_out = sa.params.spi_out;
+            db.record_outbound(spi_out, 1400, now);
+            found += 1;
+        }
+        if db.lookup_inbound(0x1000 + i).is_some() {
+            db.record_inbound(0x1000 + i, 1400, now);
+        }
+    }
+    let s = region.change();
+    assert_eq!(found, N / 10);
+    assert_eq!(
+        (s.allocations, s.reallocations),
+        (0, 0),
+        "per-packet path allocated"
+    );
+    println!("{} lookups + counter updates: 0 allocations", N / 10 * 2);
 }
