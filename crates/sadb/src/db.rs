@@ -15,6 +15,8 @@ use crate::types::{
 const MAX_RESERVED_SPI: u32 = 255;
 /// Default time an acquire may stay unanswered before it is failed.
 pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default cap on concurrently pending acquires.
+pub const DEFAULT_MAX_PENDING_ACQUIRES: usize = 10_000;
 /// Random attempts before falling back to a linear probe (broken RNG).
 const RANDOM_SPI_ATTEMPTS: usize = 64;
 
@@ -137,6 +139,7 @@ pub struct SaDb {
     next_serial: u64,
     next_acquire_id: u64,
     acquire_timeout: Duration,
+    max_pending: usize,
 }
 
 impl Default for SaDb {
@@ -161,6 +164,7 @@ impl SaDb {
             next_serial: 1,
             next_acquire_id: 1,
             acquire_timeout: DEFAULT_ACQUIRE_TIMEOUT,
+            max_pending: DEFAULT_MAX_PENDING_ACQUIRES,
         }
     }
 
@@ -168,6 +172,15 @@ impl SaDb {
     /// with [`SadbEvent::AcquireFailed`] (default 30 s).
     pub fn set_acquire_timeout(&mut self, timeout: Duration) {
         self.acquire_timeout = timeout;
+    }
+
+    /// Caps the number of concurrently pending acquires (default 10,000), so
+    /// traffic towards many distinct destinations cannot grow the table
+    /// without bound. Over the cap, [`acquire`](Self::acquire) answers
+    /// [`AcquireResult::Pending`] without registering anything; a later call
+    /// starts the negotiation once earlier acquires finished or timed out.
+    pub fn set_max_pending_acquires(&mut self, max: usize) {
+        self.max_pending = max;
     }
 
     fn spi_free(&self, spi: u32) -> bool {
@@ -219,7 +232,9 @@ impl SaDb {
     ///
     /// Returns [`AcquireResult::Established`] when an installed SA's remote
     /// selectors cover it; [`AcquireResult::Pending`] when a negotiation is
-    /// already running; otherwise registers a new acquire, emits
+    /// already running (or the cap of
+    /// [`set_max_pending_acquires`](Self::set_max_pending_acquires) is
+    /// reached); otherwise registers a new acquire, emits
     /// [`SadbEvent::Acquire`] and returns [`AcquireResult::Start`].
     pub fn acquire(&mut self, destination: IpAddr, now: Instant) -> AcquireResult {
         if let Some(sa) = self.outbound_for(destination) {
@@ -227,7 +242,7 @@ impl SaDb {
                 spi_out: sa.params.spi_out,
             };
         }
-        if self.pending.contains_key(&destination) {
+        if self.pending.contains_key(&destination) || self.pending.len() >= self.max_pending {
             return AcquireResult::Pending;
         }
         let acquire_id = self.next_acquire_id;

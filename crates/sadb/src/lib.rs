@@ -54,7 +54,7 @@
 mod db;
 mod types;
 
-pub use db::{DEFAULT_ACQUIRE_TIMEOUT, SaDb};
+pub use db::{DEFAULT_ACQUIRE_TIMEOUT, DEFAULT_MAX_PENDING_ACQUIRES, SaDb};
 pub use types::{
     AcquireResult, ChildSaEntry, Engine, EngineError, Lifetime, Mode, SaKeys, SaParams, SaState,
     SaStats, SadbError, SadbEvent, TsRange, UdpEncap,

@@ -698,3 +698,27 @@ fn subnet_selectors() {
     assert!(TsRange::any_v6().contains(IpAddr::V6(a)));
     assert!(!TsRange::any_v6().contains(v4(1, 1, 1, 1)));
 }
+
+#[test]
+fn pending_acquires_are_capped() {
+    let t = Instant::now();
+    let mut db = SaDb::new();
+    db.set_max_pending_acquires(2);
+    db.set_acquire_timeout(Duration::from_secs(10));
+    assert!(matches!(
+        db.acquire(v4(10, 16, 0, 1), t),
+        AcquireResult::Start { .. }
+    ));
+    assert!(matches!(
+        db.acquire(v4(10, 16, 0, 2), t),
+        AcquireResult::Start { .. }
+    ));
+    assert_eq!(db.acquire(v4(10, 16, 0, 3), t), AcquireResult::Pending);
+    assert_eq!(db.pending_acquires(), 2);
+    assert_eq!(drain(&mut db).len(), 2); // no Acquire event for the third
+    db.acquire_failed(v4(10, 16, 0, 1));
+    assert!(matches!(
+        db.acquire(v4(10, 16, 0, 3), t),
+        AcquireResult::Start { .. }
+    ));
+}
