@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::types::{
     AcquireResult, ChildSaEntry, Engine, EngineError, SaParams, SaState, SaStats, SadbError,
-    SadbEvent,
+    SadbEvent, TsRange,
 };
 
 /// SPIs 0..=255 are reserved (RFC 4303 §2.1).
@@ -104,6 +104,71 @@ struct AcquireTimer {
     destination: IpAddr,
 }
 
+/// `addr` with all but the first `len` bits cleared.
+fn network(addr: IpAddr, len: u8) -> IpAddr {
+    match addr {
+        IpAddr::V4(a) => {
+            let mask = u32::MAX
+                .checked_shl(32 - u32::from(len.min(32)))
+                .unwrap_or(0);
+            IpAddr::V4((u32::from(a) & mask).into())
+        }
+        IpAddr::V6(a) => {
+            let mask = u128::MAX
+                .checked_shl(128 - u32::from(len.min(128)))
+                .unwrap_or(0);
+            IpAddr::V6((u128::from(a) & mask).into())
+        }
+    }
+}
+
+/// The selector as (network, prefix length) when its address range is
+/// exactly a CIDR prefix.
+fn as_prefix(ts: &TsRange) -> Option<(IpAddr, u8)> {
+    // A prefix has start = network, end = network | host bits, where the
+    // differing bits (start ^ end) are all trailing ones.
+    let (is_prefix, len) = match (ts.start, ts.end) {
+        (IpAddr::V4(s), IpAddr::V4(e)) => {
+            let (s, e) = (u32::from(s), u32::from(e));
+            let d = s ^ e;
+            (
+                d & d.wrapping_add(1) == 0 && s & d == 0 && e == s | d,
+                d.leading_zeros(),
+            )
+        }
+        (IpAddr::V6(s), IpAddr::V6(e)) => {
+            let (s, e) = (u128::from(s), u128::from(e));
+            let d = s ^ e;
+            (
+                d & d.wrapping_add(1) == 0 && s & d == 0 && e == s | d,
+                d.leading_zeros(),
+            )
+        }
+        _ => return None,
+    };
+    if !is_prefix {
+        return None;
+    }
+    Some((ts.start, u8::try_from(len).ok()?))
+}
+
+/// Distinct prefix keys of `remote_ts`, and whether any selector is not a prefix.
+fn classify_selectors(remote_ts: &[TsRange]) -> (Vec<(IpAddr, u8)>, bool) {
+    let mut keys: Vec<(IpAddr, u8)> = Vec::new();
+    let mut ranged = false;
+    for ts in remote_ts {
+        match as_prefix(ts) {
+            Some(k) => {
+                if !keys.contains(&k) {
+                    keys.push(k);
+                }
+            }
+            None => ranged = true,
+        }
+    }
+    (keys, ranged)
+}
+
 #[derive(Debug, Clone, Copy)]
 struct PendingAcquire {
     acquire_id: u64,
@@ -112,9 +177,11 @@ struct PendingAcquire {
 /// The Security Association Database (RFC 4301 §4.4.2).
 ///
 /// * Inbound lookup by SPI is one hash probe.
-/// * Outbound lookup by destination is one hash probe for SAs whose remote
-///   selector is a single address (the road-warrior case) plus a scan of the
-///   SAs with wider remote selectors (site-to-site, normally few).
+/// * Outbound lookup by destination is one hash probe per prefix length in
+///   use for remote selectors that are CIDR prefixes (single hosts are /32
+///   or /128: the road-warrior case is one probe; site-to-site subnets add
+///   one probe per distinct length), plus a scan of the few SAs whose remote
+///   selectors are arbitrary address ranges.
 /// * Lifetimes are kept in a timer heap with lazy deletion; stale timers
 ///   are compacted away when they outnumber the live ones.
 ///
@@ -127,9 +194,14 @@ pub struct SaDb {
     /// spi_out → spi_in (peers choose their SPIs independently, so one
     /// spi_out can be shared by SAs to different peers).
     by_spi_out: HashMap<u32, Slot>,
-    /// Single-address remote selector → spi_in.
-    by_host: HashMap<IpAddr, Slot>,
-    /// spi_in of SAs with at least one multi-address remote selector.
+    /// Remote selectors that are CIDR prefixes (a single host is a /32 or
+    /// /128): (network, prefix length) → spi_in.
+    by_prefix: HashMap<(IpAddr, u8), Slot>,
+    /// Number of `by_prefix` keys per IPv4 prefix length 0..=32.
+    v4_lens: [u32; 33],
+    /// Number of `by_prefix` keys per IPv6 prefix length 0..=128.
+    v6_lens: [u32; 129],
+    /// spi_in of SAs with at least one remote selector that is not a prefix.
     ranged: Vec<u32>,
     reserved: HashSet<u32>,
     pending: HashMap<IpAddr, PendingAcquire>,
@@ -154,7 +226,9 @@ impl SaDb {
         SaDb {
             sas: HashMap::new(),
             by_spi_out: HashMap::new(),
-            by_host: HashMap::new(),
+            by_prefix: HashMap::new(),
+            v4_lens: [0; 33],
+            v6_lens: [0; 129],
             ranged: Vec::new(),
             reserved: HashSet::new(),
             pending: HashMap::new(),
@@ -306,19 +380,10 @@ impl SaDb {
         self.reserved.remove(&spi_in);
 
         index_insert(&mut self.by_spi_out, spi_out, spi_in);
-        let mut is_ranged = false;
-        let mut hosts: Vec<IpAddr> = Vec::new();
-        for ts in &params.remote_ts {
-            if ts.is_host() {
-                if !hosts.contains(&ts.start) {
-                    hosts.push(ts.start);
-                }
-            } else {
-                is_ranged = true;
-            }
-        }
-        for h in hosts {
-            index_insert(&mut self.by_host, h, spi_in);
+        let (prefixes, is_ranged) = classify_selectors(&params.remote_ts);
+        for key in prefixes {
+            index_insert(&mut self.by_prefix, key, spi_in);
+            self.count_len(key, true);
         }
         if is_ranged {
             self.ranged.push(spi_in);
@@ -411,19 +476,26 @@ impl SaDb {
     /// The newest installed SA whose remote selectors cover `destination`
     /// (so traffic moves to a rekeyed SA as soon as it is installed).
     pub fn outbound_for(&self, destination: IpAddr) -> Option<&ChildSaEntry> {
-        let hosts = self
-            .by_host
-            .get(&destination)
-            .map(Slot::as_slice)
-            .unwrap_or(&[])
+        let lens: &[u32] = match destination {
+            IpAddr::V4(_) => &self.v4_lens,
+            IpAddr::V6(_) => &self.v6_lens,
+        };
+        let prefixed = lens
             .iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+            .filter_map(move |(len, _)| {
+                let len = u8::try_from(len).ok()?;
+                self.by_prefix.get(&(network(destination, len), len))
+            })
+            .flat_map(Slot::as_slice)
             .filter_map(|s| self.sas.get(s).map(|b| &**b));
         let ranged = self
             .ranged
             .iter()
             .filter_map(|s| self.sas.get(s).map(|b| &**b))
             .filter(|e| e.covers(destination));
-        hosts.chain(ranged).max_by_key(|e| e.serial)
+        prefixed.chain(ranged).max_by_key(|e| e.serial)
     }
 
     /// Counts one received packet of `bytes` payload octets on `spi_in`.
@@ -514,13 +586,10 @@ impl SaDb {
     fn remove_entry(&mut self, spi_in: u32) -> Option<ChildSaEntry> {
         let e = self.sas.remove(&spi_in)?;
         index_remove(&mut self.by_spi_out, e.params.spi_out, spi_in);
-        let mut ranged = false;
-        for ts in &e.params.remote_ts {
-            if ts.is_host() {
-                index_remove(&mut self.by_host, ts.start, spi_in);
-            } else {
-                ranged = true;
-            }
+        let (prefixes, ranged) = classify_selectors(&e.params.remote_ts);
+        for key in prefixes {
+            index_remove(&mut self.by_prefix, key, spi_in);
+            self.count_len(key, false);
         }
         if ranged && let Some(pos) = self.ranged.iter().position(|s| *s == spi_in) {
             self.ranged.swap_remove(pos);
@@ -669,6 +738,20 @@ impl SaDb {
         self.pending
             .get(&t.destination)
             .is_some_and(|p| p.acquire_id == t.acquire_id)
+    }
+
+    fn count_len(&mut self, (net, len): (IpAddr, u8), add: bool) {
+        let slot = match net {
+            IpAddr::V4(_) => self.v4_lens.get_mut(usize::from(len)),
+            IpAddr::V6(_) => self.v6_lens.get_mut(usize::from(len)),
+        };
+        if let Some(n) = slot {
+            *n = if add {
+                n.saturating_add(1)
+            } else {
+                n.saturating_sub(1)
+            };
+        }
     }
 
     /// Pops stale timers off the top of the heap so that

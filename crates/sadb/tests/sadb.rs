@@ -722,3 +722,110 @@ fn pending_acquires_are_capped() {
         AcquireResult::Start { .. }
     ));
 }
+
+#[test]
+fn prefix_and_range_selectors_mix() {
+    // Selectors of several shapes; expected winners worked out by hand from
+    // "newest installed SA whose selector contains the address".
+    let t = Instant::now();
+    let mut db = SaDb::new();
+    let peer = v4(198, 51, 100, 50);
+    let sa = |spi: u32, ts: Vec<TsRange>| {
+        let mut p = params(spi, spi + 0x100, peer, ts[0]);
+        p.remote_ts = ts;
+        p
+    };
+    // 1: 10.20.0.0/16
+    db.install(
+        sa(0x2001, vec![TsRange::subnet(v4(10, 20, 0, 0), 16).unwrap()]),
+        t,
+    )
+    .unwrap();
+    // 2: non-prefix range 10.20.5.3 - 10.20.5.9
+    db.install(
+        sa(
+            0x2002,
+            vec![TsRange::new(v4(10, 20, 5, 3), v4(10, 20, 5, 9))],
+        ),
+        t,
+    )
+    .unwrap();
+    // 3: 10.20.7.0/24 and host 172.16.0.1
+    db.install(
+        sa(
+            0x2003,
+            vec![
+                TsRange::subnet(v4(10, 20, 7, 0), 24).unwrap(),
+                TsRange::host(v4(172, 16, 0, 1)),
+            ],
+        ),
+        t,
+    )
+    .unwrap();
+    let who = |db: &SaDb, a| db.outbound_for(a).map(|e| e.params.spi_in);
+    assert_eq!(who(&db, v4(10, 20, 0, 1)), Some(0x2001));
+    assert_eq!(who(&db, v4(10, 20, 5, 2)), Some(0x2001));
+    assert_eq!(who(&db, v4(10, 20, 5, 3)), Some(0x2002));
+    assert_eq!(who(&db, v4(10, 20, 5, 9)), Some(0x2002));
+    assert_eq!(who(&db, v4(10, 20, 5, 10)), Some(0x2001));
+    assert_eq!(who(&db, v4(10, 20, 7, 200)), Some(0x2003));
+    assert_eq!(who(&db, v4(172, 16, 0, 1)), Some(0x2003));
+    assert_eq!(who(&db, v4(172, 16, 0, 2)), None);
+    assert_eq!(who(&db, v4(10, 21, 0, 0)), None);
+    // 4: 0.0.0.0/0, newest, wins everywhere for IPv4 but not IPv6
+    db.install(sa(0x2004, vec![TsRange::any_v4()]), t).unwrap();
+    assert_eq!(who(&db, v4(10, 20, 7, 200)), Some(0x2004));
+    assert_eq!(who(&db, v4(8, 8, 8, 8)), Some(0x2004));
+    assert_eq!(who(&db, IpAddr::V6(Ipv6Addr::LOCALHOST)), None);
+    db.delete(0x2004);
+    assert_eq!(who(&db, v4(8, 8, 8, 8)), None);
+    assert_eq!(who(&db, v4(10, 20, 7, 200)), Some(0x2003));
+    db.delete(0x2003);
+    assert_eq!(who(&db, v4(10, 20, 7, 200)), Some(0x2001));
+    assert_eq!(who(&db, v4(172, 16, 0, 1)), None);
+    db.delete(0x2001);
+    assert_eq!(who(&db, v4(10, 20, 7, 200)), None);
+    assert_eq!(who(&db, v4(10, 20, 5, 4)), Some(0x2002));
+    // IPv6 prefix
+    let net: Ipv6Addr = "2001:db8:aa::".parse().unwrap();
+    let inside: Ipv6Addr = "2001:db8:aa:0:1::7".parse().unwrap();
+    let outside: Ipv6Addr = "2001:db8:ab::1".parse().unwrap();
+    let mut p6 = params(
+        0x2006,
+        0x2106,
+        IpAddr::V6("2001:db8::1".parse().unwrap()),
+        TsRange::subnet(IpAddr::V6(net), 48).unwrap(),
+    );
+    p6.local = IpAddr::V6("2001:db8::2".parse().unwrap());
+    p6.local_ts = vec![TsRange::any_v6()];
+    db.install(p6, t).unwrap();
+    assert_eq!(who(&db, IpAddr::V6(inside)), Some(0x2006));
+    assert_eq!(who(&db, IpAddr::V6(outside)), None);
+}
+
+#[test]
+fn many_subnet_sas() {
+    // 50,000 site-to-site SAs, each for its own /24 inside 10.0.0.0/8 (plus a
+    // few /16s), found through the prefix index.
+    let t = Instant::now();
+    let mut db = SaDb::new();
+    for i in 0..50_000u32 {
+        let net = IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + (i << 8)));
+        let p = params(
+            0x10_0000 + i,
+            0x20_0000 + i,
+            v4(198, 51, 100, 1),
+            TsRange::subnet(net, 24).unwrap(),
+        );
+        db.install(p, t).unwrap();
+    }
+    for i in (0..50_000u32).step_by(101) {
+        let a = IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + (i << 8) + 77));
+        assert_eq!(db.outbound_for(a).unwrap().params.spi_in, 0x10_0000 + i);
+    }
+    // 10.195.80.0 is past the last /24 (index 50,000)
+    assert!(
+        db.outbound_for(IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + (50_000 << 8))))
+            .is_none()
+    );
+}
