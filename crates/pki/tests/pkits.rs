@@ -6,6 +6,7 @@
 //! (transcribed from PKITS.pdf); deviations: tests/data/pkits-exceptions.json.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -138,9 +139,14 @@ fn pkits() {
             }
         }
     }
-    println!("PKITS: {passed} passed, {failed} failed, {not_applicable} not applicable");
+    // Written straight to stderr so the summary shows even when libtest captures output.
+    let mut err = std::io::stderr();
+    let _ = writeln!(
+        err,
+        "PKITS: {passed} passed, {failed} failed, {not_applicable} not applicable"
+    );
     for p in &problems {
-        println!("  {p}");
+        let _ = writeln!(err, "  {p}");
     }
     assert!(
         problems.is_empty(),

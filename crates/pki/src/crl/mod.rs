@@ -92,6 +92,8 @@ pub struct Crl {
     pub(crate) entry_issuers: Vec<Option<Vec<GeneralName>>>,
     /// Some entry carries a critical extension we do not process (§5.3: the CRL must not be used).
     pub(crate) entry_unknown_critical: bool,
+    /// An RFC 5280 §5 violation that makes the CRL unusable.
+    pub(crate) defect: Option<&'static str>,
     entries: Vec<Entry>,
 }
 
@@ -151,6 +153,7 @@ impl Crl {
             unknown_critical: Vec::new(),
             entry_issuers: vec![None],
             entry_unknown_critical: false,
+            defect: None,
             entries: Vec::new(),
         };
         let base = der.as_ptr() as usize;
@@ -235,6 +238,9 @@ impl Crl {
             }
         }
         t.finish("trailing data in tbsCertList")?;
+        if crl.crl_number.is_none() {
+            crl.defect = Some("cRLNumber missing");
+        }
         let d = &crl.der;
         crl.entries.sort_unstable_by(|a, b| {
             serial_of(d, a)
@@ -254,7 +260,13 @@ impl Crl {
                 }
             }
             [0x55, 0x1d, 0x14] => {
+                if critical {
+                    self.defect = Some("cRLNumber marked critical");
+                }
                 let n = der::single(v, INTEGER, "cRLNumber")?;
+                if n.content.len() > 20 || n.content.first().is_some_and(|b| b & 0x80 != 0) {
+                    self.defect = Some("cRLNumber negative or longer than 20 octets");
+                }
                 self.crl_number = Some(n.content.to_vec());
             }
             [0x55, 0x1d, 0x1b] => {

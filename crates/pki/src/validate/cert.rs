@@ -70,10 +70,12 @@ pub(crate) struct Cert {
     /// OID of the subject public key algorithm.
     pub spki_alg: Vec<u8>,
     pub basic_constraints: Option<(bool, Option<u64>)>,
+    pub bc_critical: bool,
     pub key_usage: Option<u16>,
     pub ski: Option<Vec<u8>>,
     pub aki: Option<Aki>,
     pub san: Option<Vec<GeneralName>>,
+    pub san_critical: bool,
     pub name_constraints: Option<NameConstraints>,
     /// (policy OID, qualifiers present) in order.
     pub policies: Option<Vec<Vec<u8>>>,
@@ -140,6 +142,12 @@ impl Cert {
         if serial.content.len() > 1 && serial.content[0] == 0 && serial.content[1] & 0x80 == 0 {
             return Err(DerError("non-minimal serial number"));
         }
+        if serial.content.len() > 20 {
+            defects.push("serial number longer than 20 octets");
+        }
+        if serial.content.iter().all(|&b| b == 0) {
+            defects.push("serial number is zero");
+        }
         let inner_alg = t.expect(SEQUENCE, "signature is not a SEQUENCE")?;
         if inner_alg.raw != sig_alg.raw {
             defects.push("tbsCertificate signature algorithm differs from the outer one");
@@ -195,10 +203,12 @@ impl Cert {
             spki: spki.raw.to_vec(),
             spki_alg,
             basic_constraints: None,
+            bc_critical: false,
             key_usage: None,
             ski: None,
             aki: None,
             san: None,
+            san_critical: false,
             name_constraints: None,
             policies: None,
             policy_mappings: None,
@@ -246,7 +256,44 @@ impl Cert {
                 c.apply_extension(oid, critical, value)?;
             }
         }
+        c.profile_checks();
         Ok(c)
+    }
+
+    /// RFC 5280 §4 rules that involve several fields.
+    fn profile_checks(&mut self) {
+        if self.subject.is_empty() {
+            if self.is_ca() {
+                self.defects.push("CA certificate with an empty subject");
+            }
+            match &self.san {
+                None => self.defects.push("empty subject without subjectAltName"),
+                Some(_) if !self.san_critical => self
+                    .defects
+                    .push("empty subject with a non-critical subjectAltName"),
+                _ => {}
+            }
+        }
+        if let Some(k) = self.key_usage {
+            if k & ku::KEY_CERT_SIGN != 0 && !self.is_ca() {
+                self.defects
+                    .push("keyUsage keyCertSign without basicConstraints cA");
+            }
+        }
+        if self.is_ca() && self.ski.is_none() && self.version == 2 {
+            self.defects
+                .push("CA certificate without subjectKeyIdentifier");
+        }
+        if self.version == 2
+            && !self.self_issued()
+            && self.aki.as_ref().is_none_or(|a| a.key_id.is_none())
+        {
+            self.defects
+                .push("authorityKeyIdentifier keyIdentifier missing");
+        }
+        if self.name_constraints.is_some() && !self.is_ca() {
+            self.defects.push("nameConstraints in a non-CA certificate");
+        }
     }
 
     fn apply_extension(&mut self, oid: &[u8], critical: bool, v: &[u8]) -> DerResult<()> {
@@ -270,6 +317,7 @@ impl Cert {
                     self.defects.push("pathLenConstraint without cA");
                 }
                 self.basic_constraints = Some((ca, pl));
+                self.bc_critical = critical;
             }
             // keyUsage
             [0x55, 0x1d, 0x0f] => {
@@ -326,10 +374,32 @@ impl Cert {
                 if names.is_empty() {
                     self.defects.push("empty subjectAltName");
                 }
+                if names.iter().any(|g| !super::nc::valid_san(g)) {
+                    self.defects.push("malformed name in subjectAltName");
+                }
+                self.san_critical = critical;
                 self.san = Some(names);
             }
             // issuerAltName: nothing to process.
             [0x55, 0x1d, 0x12] => {}
+            // authorityInfoAccess: only checked for well-formedness.
+            [0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x01, 0x01] => {
+                if critical {
+                    self.defects.push("authorityInfoAccess marked critical");
+                }
+                let s = der::single(v, SEQUENCE, "authorityInfoAccess")?;
+                let mut r = Reader::new(s.content);
+                if r.is_empty() {
+                    self.defects.push("empty authorityInfoAccess");
+                }
+                while !r.is_empty() {
+                    let ad = r.expect(SEQUENCE, "AccessDescription")?;
+                    let mut ar = Reader::new(ad.content);
+                    ar.expect(OID, "accessMethod")?;
+                    parse_general_name(&ar.any()?)?;
+                    ar.finish("AccessDescription")?;
+                }
+            }
             // nameConstraints
             [0x55, 0x1d, 0x1e] => {
                 let s = der::single(v, SEQUENCE, "nameConstraints")?;
@@ -338,10 +408,25 @@ impl Cert {
                     Some(p) => Some(parse_subtrees(p.content)?),
                     None => None,
                 };
-                let excluded = match r.optional(0xa1)? {
+                let excluded_tlv = r.optional(0xa1)?;
+                let excluded = match excluded_tlv {
                     Some(p) => parse_subtrees(p.content)?,
                     None => Vec::new(),
                 };
+                if permitted.as_ref().is_some_and(Vec::is_empty)
+                    || excluded_tlv.is_some() && excluded.is_empty()
+                {
+                    self.defects
+                        .push("empty GeneralSubtrees in nameConstraints");
+                }
+                if permitted
+                    .iter()
+                    .flatten()
+                    .chain(&excluded)
+                    .any(|g| !super::nc::valid_constraint(g))
+                {
+                    self.defects.push("malformed name constraint");
+                }
                 r.finish("nameConstraints")?;
                 if permitted.is_none() && excluded.is_empty() {
                     self.defects.push("empty nameConstraints");
@@ -413,6 +498,8 @@ impl Cert {
                 if self.require_explicit.is_none() && self.inhibit_mapping.is_none() {
                     self.defects.push("empty policyConstraints");
                 }
+                // RFC 5280 says MUST be critical, but PKITS (4.8.6, 4.8.10, 4.10.x, 4.12.x)
+                // uses non-critical policyConstraints in valid paths; accept it.
             }
             // inhibitAnyPolicy
             [0x55, 0x1d, 0x36] => {

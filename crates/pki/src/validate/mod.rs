@@ -26,6 +26,7 @@
 
 pub(crate) mod cert;
 pub(crate) mod der;
+mod identity;
 pub(crate) mod name;
 mod nc;
 mod policy;
@@ -44,6 +45,7 @@ use crate::crl::Crl;
 
 pub use cert::MAX_CERT_LEN;
 pub use der::{format_time, oid_from_string, oid_to_string, parse_rfc3339};
+pub use identity::{PeerIdentity, matches_identity};
 pub use nc::MAX_NC_CHECKS;
 pub use policy::MAX_POLICY_NODES;
 
@@ -53,6 +55,8 @@ pub const MAX_SIGNATURE_CHECKS: usize = 100;
 pub const MAX_BUILD_STEPS: usize = 200_000;
 /// Default maximum number of certificates between the leaf and the anchor.
 pub const DEFAULT_MAX_DEPTH: usize = 16;
+/// Absolute limit on certificates in one candidate path, self-issued ones included.
+pub const HARD_MAX_PATH: usize = 64;
 /// Nesting limit for validating the certification paths of CRL signers.
 pub const MAX_CRL_SIGNER_DEPTH: usize = 3;
 /// Most certificates / anchors / CRLs accepted as input in one call.
@@ -66,6 +70,9 @@ pub enum RevocationMode {
     /// Use the CRLs given; a certificate whose status cannot be determined is
     /// accepted and the overall status is `Unknown`.
     Soft,
+    /// The leaf must have a determined status (like `openssl verify
+    /// -crl_check`); CA certificates are checked as in `Soft`.
+    RequireLeaf,
     /// Every certificate in the path (the leaf and every CA, ARL included)
     /// must have a determined status from a valid CRL (like `openssl verify
     /// -crl_check_all`).
@@ -92,10 +99,14 @@ pub struct ValidationOptions {
     /// A dotted EKU OID the leaf must allow if it has an extKeyUsage extension
     /// (anyExtendedKeyUsage also satisfies it).
     pub required_eku: Option<String>,
-    /// Maximum number of certificates between leaf and anchor.
+    /// Maximum number of intermediate CA certificates between leaf and anchor
+    /// (self-issued key-rollover certificates do not count, as in RFC 5280's
+    /// path length rules).
     pub max_depth: usize,
-    /// Also require the trust anchor certificate itself to be within its validity period.
-    pub check_anchor_validity: bool,
+    /// Also check the trust anchor certificate itself (validity, RFC 5280
+    /// profile, basicConstraints/keyUsage when it is a v3 certificate) and
+    /// apply its name constraints, as OpenSSL and most TLS stacks do. Default on.
+    pub check_anchor: bool,
 }
 
 impl ValidationOptions {
@@ -112,7 +123,7 @@ impl ValidationOptions {
             use_deltas: true,
             required_eku: None,
             max_depth: DEFAULT_MAX_DEPTH,
-            check_anchor_validity: false,
+            check_anchor: true,
         }
     }
 }
@@ -501,8 +512,8 @@ impl Ctx<'_> {
         anchor: usize,
     ) -> Result<ValidatedPath, ValidationError> {
         let c = &self.all[start];
-        if self.opts.check_anchor_validity {
-            self.check_time(c, 0)?;
+        if self.opts.check_anchor {
+            self.check_anchor_cert(c, 0)?;
         }
         Ok(ValidatedPath {
             path: vec![c.subject.to_string()],
@@ -594,7 +605,13 @@ impl Ctx<'_> {
                     Ok(p) => return Some(p),
                     Err(e) => best.record(1000 + chain.len(), e),
                 }
-            } else if chain.len() <= self.opts.max_depth {
+            } else if chain[1..]
+                .iter()
+                .filter(|&&k| !self.all[k].self_issued())
+                .count()
+                <= self.opts.max_depth
+                && chain.len() <= HARD_MAX_PATH
+            {
                 if let Some(p) = self.search(chain, only_anchor, depth, top, best) {
                     return Some(p);
                 }
@@ -615,6 +632,51 @@ impl Ctx<'_> {
             chain.pop();
         }
         None
+    }
+
+    fn check_anchor_cert(&self, c: &Cert, pos: usize) -> Result<(), ValidationError> {
+        let e = |k: ErrorKind, d: String| {
+            let mut x = err(k, Some(c), Some(pos), d);
+            x.detail = format!("trust anchor: {}", x.detail);
+            x
+        };
+        self.check_time(c, pos)?;
+        if let Some(d) = c
+            .defects
+            .iter()
+            // Long-lived roots with serial number 0 exist (e.g. Starfield G2), and a
+            // trust anchor is trusted by configuration, so AKI is not required of it.
+            .find(|d| {
+                **d != "serial number is zero"
+                    && **d != "authorityKeyIdentifier keyIdentifier missing"
+            })
+        {
+            return Err(e(ErrorKind::Profile, (*d).to_string()));
+        }
+        if let Some(x) = c.unknown_critical.first() {
+            return Err(e(
+                ErrorKind::UnknownCriticalExtension,
+                format!("critical extension {} is not understood", oid_to_string(x)),
+            ));
+        }
+        if c.version == 2 && !c.is_ca() {
+            return Err(e(
+                ErrorKind::BasicConstraints,
+                "basicConstraints cA is not set".into(),
+            ));
+        }
+        if c.is_ca() && !c.bc_critical {
+            return Err(e(
+                ErrorKind::Profile,
+                "basicConstraints is not marked critical".into(),
+            ));
+        }
+        if let Some(k) = c.key_usage {
+            if k & ku::KEY_CERT_SIGN == 0 {
+                return Err(e(ErrorKind::KeyUsage, "keyUsage lacks keyCertSign".into()));
+            }
+        }
+        Ok(())
     }
 
     fn check_time(&self, c: &Cert, pos: usize) -> Result<(), ValidationError> {
@@ -658,8 +720,12 @@ impl Ctx<'_> {
             .last()
             .ok_or_else(|| err(ErrorKind::NoPath, None, None, "empty path"))?;
         let anchor = &self.all[anchor_idx];
-        if self.opts.check_anchor_validity {
-            self.check_time(anchor, n)?;
+        let mut ncs = NcState::default();
+        if self.opts.check_anchor {
+            self.check_anchor_cert(anchor, n + 1)?;
+            if let Some(nc) = &anchor.name_constraints {
+                ncs.add(nc.permitted.as_ref(), &nc.excluded);
+            }
         }
         // Path position p (0 = leaf) <-> RFC index i = n - p.
         let o = self.opts;
@@ -679,7 +745,6 @@ impl Ctx<'_> {
         } else {
             n + 1
         };
-        let mut ncs = NcState::default();
         let mut max_path_length = n;
         let mut working_issuer = anchor.subject.clone();
 

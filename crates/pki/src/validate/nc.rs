@@ -69,13 +69,30 @@ impl NcState {
             if self
                 .excluded
                 .iter()
-                .any(|c| same_kind(c, n) && matches(n, c))
+                .any(|c| same_kind(c, n) && (matches(n, c) || wildcard_may_match(n, c)))
             {
                 return Err(NcError::Excluded(n.to_string()));
             }
         }
         Ok(())
     }
+}
+
+/// A wildcard dNSName `*.R` stands for every `L.R`; it meets the subtree `B`
+/// when `B` is itself one such name (`B = L.R`).
+fn wildcard_may_match(name: &GeneralName, base: &GeneralName) -> bool {
+    let (GeneralName::Dns(n), GeneralName::Dns(b)) = (name, base) else {
+        return false;
+    };
+    let (n, b) = (lower(n), lower(b));
+    let Some(rest) = n.strip_prefix(b"*.") else {
+        return false;
+    };
+    let b = b.strip_prefix(b".").unwrap_or(&b);
+    b.len() > rest.len() + 1
+        && b.ends_with(rest)
+        && b[b.len() - rest.len() - 1] == b'.'
+        && !b[..b.len() - rest.len() - 1].contains(&b'.')
 }
 
 fn lower(b: &[u8]) -> Vec<u8> {
@@ -173,6 +190,64 @@ fn ip_within(name: &[u8], base: &[u8]) -> bool {
         .zip(addr)
         .zip(mask)
         .all(|((a, b), m)| a & m == b & m)
+}
+
+fn valid_host(h: &[u8], allow_wildcard: bool) -> bool {
+    let h = if allow_wildcard {
+        h.strip_prefix(b"*.").unwrap_or(h)
+    } else {
+        h
+    };
+    !h.is_empty()
+        && h.len() <= 253
+        && h.split(|&c| c == b'.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'-')
+                && !l.starts_with(b"-")
+                && !l.ends_with(b"-")
+        })
+}
+
+fn valid_mailbox(m: &[u8]) -> bool {
+    match m.iter().rposition(|&c| c == b'@') {
+        Some(p) => {
+            let (local, host) = (&m[..p], &m[p + 1..]);
+            !local.is_empty()
+                && local.iter().all(|&c| c.is_ascii_graphic() && c != b'@')
+                && valid_host(host, false)
+        }
+        None => false,
+    }
+}
+
+/// Syntax check of a subjectAltName entry (DNS may carry a leftmost wildcard).
+pub(crate) fn valid_san(g: &GeneralName) -> bool {
+    match g {
+        GeneralName::Dns(d) => valid_host(d.strip_suffix(b".").unwrap_or(d), true),
+        GeneralName::Email(e) => valid_mailbox(e),
+        GeneralName::Ip(ip) => ip.len() == 4 || ip.len() == 16,
+        GeneralName::Uri(u) => !u.is_empty() && u.iter().all(|c| c.is_ascii_graphic()),
+        _ => true,
+    }
+}
+
+/// Syntax check of a name-constraint base.
+pub(crate) fn valid_constraint(g: &GeneralName) -> bool {
+    match g {
+        // An empty dNSName constraint means "all names".
+        GeneralName::Dns(d) => d.is_empty() || valid_host(d, false),
+        GeneralName::Email(e) => {
+            if e.contains(&b'@') {
+                valid_mailbox(e)
+            } else {
+                valid_host(e.strip_prefix(b".").unwrap_or(e), false)
+            }
+        }
+        GeneralName::Uri(u) => valid_host(u.strip_prefix(b".").unwrap_or(u), false),
+        GeneralName::Ip(ip) => valid_ip_constraint(ip),
+        _ => true,
+    }
 }
 
 /// True when an iPAddress constraint has a contiguous mask of the right size.

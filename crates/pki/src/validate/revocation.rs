@@ -117,7 +117,12 @@ impl Ctx<'_> {
                     ));
                 }
                 Status::Unknown(why) => {
-                    if self.opts.revocation == RevocationMode::Require {
+                    let required = match self.opts.revocation {
+                        RevocationMode::Require => true,
+                        RevocationMode::RequireLeaf => pos == 0,
+                        _ => false,
+                    };
+                    if required {
                         return Err(err(ErrorKind::RevocationUnknown, Some(c), Some(pos), why));
                     }
                     overall = RevocationStatus::Unknown;
@@ -252,6 +257,10 @@ impl Ctx<'_> {
                     );
                     continue;
                 }
+                if let Some(d) = crl.defect {
+                    why = format!("the CRL of \"{}\" is not usable: {d}", crl.issuer);
+                    continue;
+                }
                 // (b)(2) scope.
                 if let Some(idp) = &crl.idp {
                     if let Some(iname) = &idp.name {
@@ -334,6 +343,7 @@ impl Ctx<'_> {
                             || !idp_same(dl, crl)
                             || !dl.unknown_critical.is_empty()
                             || dl.entry_unknown_critical
+                            || dl.defect.is_some()
                         {
                             continue;
                         }
