@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::fs;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::Path;
 use std::time::Duration;
 
@@ -340,7 +341,8 @@ impl Ca {
     }
 
     /// Writes DIR/ca.pem (0644), DIR/ca-key.profile (encrypted, 0600) and
-    /// DIR/state.json (0644), each atomically. DIR must exist.
+    /// DIR/state.json (0644), each atomically. DIR is created (mode 0700)
+    /// if it does not exist.
     pub fn save(&self, dir: &Path, password: &[u8]) -> Result<(), PkiError> {
         self.save_with_params(dir, password, KdfParams::INTERACTIVE)
     }
@@ -352,6 +354,13 @@ impl Ca {
         password: &[u8],
         params: KdfParams,
     ) -> Result<(), PkiError> {
+        if !dir.exists() {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(|e| PkiError::Io(format!("cannot create {}", dir.display()), e))?;
+        }
         let profile = Profile {
             private_key_pkcs8: sig::to_pkcs8(&self.key)?,
             certificate_chain: vec![self.cert_der.clone()],

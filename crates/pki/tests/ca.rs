@@ -220,7 +220,7 @@ fn validity_beyond_ca_is_refused() {
 fn save_load_round_trip() {
     let dir =
         std::env::temp_dir().join(format!("negotiator-pki-ca-{}-{}", std::process::id(), NOW));
-    std::fs::create_dir_all(&dir).unwrap();
+    // Ca::save creates the directory (mode 0700).
     let cheap = KdfParams {
         m_cost_kib: 64,
         t_cost: 1,
@@ -234,6 +234,7 @@ fn save_load_round_trip() {
     let mode = |f: &str| std::fs::metadata(dir.join(f)).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode("ca-key.profile"), 0o600);
     assert_eq!(mode("ca.pem"), 0o644);
+    assert_eq!(mode(""), 0o700);
     let pem = std::fs::read(dir.join("ca.pem")).unwrap();
     assert!(pem.starts_with(b"-----BEGIN CERTIFICATE-----\n"));
     assert_eq!(

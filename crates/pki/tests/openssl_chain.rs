@@ -420,3 +420,50 @@ fn depth_limit() {
         .collect();
     verify_peer_chain(&short, &[f.der("c2")], now()).unwrap();
 }
+
+/// Certificates sent by real strongSwan 5.9.8 peers (CERT payloads of the
+/// decrypted IKE_AUTH messages in the wire crate's fixtures), checked against
+/// the lab root. `openssl verify -CAfile lab-ca.pem` accepts both.
+#[test]
+fn strongswan_peer_certificates() {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../wire/tests/data/strongswan");
+    let ca = parse_certificate_pem_or_der(&std::fs::read(dir.join("lab-ca.pem")).unwrap()).unwrap();
+    // 2027-01-01T00:00:00Z (`date -u -d 2027-01-01 +%s`); the host certificates
+    // are valid from 2026-12-03T16:48:27Z to 2028-12-02.
+    let when = 1_798_761_600;
+    for (file, name, ip) in [
+        (
+            "03-ikev2-cert-ike_auth-i.inner",
+            "a.lab.example",
+            "192.0.2.1",
+        ),
+        (
+            "05-ikev2-cert-ike_auth-r.inner",
+            "b.lab.example",
+            "192.0.2.2",
+        ),
+    ] {
+        let inner = std::fs::read(dir.join(file)).unwrap();
+        // The first DER certificate in the payload chain is the CERT payload's.
+        let leaf = (0..inner.len().saturating_sub(4))
+            .filter(|&i| inner[i] == 0x30 && inner[i + 1] == 0x82)
+            .find_map(|i| {
+                let len = ((inner[i + 2] as usize) << 8 | inner[i + 3] as usize) + 4;
+                let c = inner.get(i..i + len)?;
+                parse_certificate_pem_or_der(c)
+                    .ok()
+                    .map(|mut v| v.remove(0))
+            })
+            .expect("certificate in CERT payload");
+        let peer = verify_peer_chain(&[leaf.clone()], &ca, when).unwrap();
+        assert_eq!(peer.subject, format!("CN={name}, O=IPsec Lab, C=ZZ"));
+        assert_eq!(
+            peer.sans,
+            vec![San::Dns(name.into()), San::Ip(ip.parse().unwrap())]
+        );
+        // Just before notBefore (2026-12-03T16:48:00Z).
+        let e = verify_peer_chain(&[leaf], &ca, 1_796_316_480).unwrap_err();
+        assert!(matches!(e, PkiError::NotYetValid { .. }), "{e:?}");
+    }
+}

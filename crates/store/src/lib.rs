@@ -1,4 +1,6 @@
 //! `negotiator-store`: password-encrypted profile files.
+
+#![warn(missing_docs)]
 //!
 //! A *profile* holds one private key (PKCS#8 DER), its certificate chain
 //! (DER, leaf first) and the trust anchors (DER) used to check peers.
@@ -40,7 +42,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
 /// File magic.
 const MAGIC: &[u8; 8] = b"NGPROF\r\n";
@@ -276,6 +278,9 @@ impl<'a> Cursor<'a> {
 }
 
 impl Profile {
+    /// Encodes the contents into one buffer allocated up front with room
+    /// for the GCM tag, so sealing in place never reallocates (which would
+    /// leave an unzeroized copy of the key behind).
     fn encode_plain(&self) -> Result<Zeroizing<Vec<u8>>, StoreError> {
         if self.certificate_chain.len() > MAX_CERTS as usize
             || self.trust_anchors.len() > MAX_CERTS as usize
@@ -284,7 +289,13 @@ impl Profile {
                 "at most {MAX_CERTS} certificates per list"
             )));
         }
-        let mut buf = Zeroizing::new(Vec::new());
+        let size = 4
+            + self.private_key_pkcs8.len()
+            + [&self.certificate_chain, &self.trust_anchors]
+                .iter()
+                .map(|l| 4 + l.iter().map(|c| 4 + c.len()).sum::<usize>())
+                .sum::<usize>();
+        let mut buf = Zeroizing::new(Vec::with_capacity(size + TAG_LEN));
         put_blob(&mut buf, &self.private_key_pkcs8)?;
         for list in [&self.certificate_chain, &self.trust_anchors] {
             put_u32(&mut buf, list.len() as u32);
@@ -335,16 +346,16 @@ impl Profile {
             UnboundKey::new(&AES_256_GCM, &okm[..32])
                 .map_err(|_| StoreError::Crypto("AES-256-GCM key"))?,
         );
+        // Sealed in place inside the zeroizing buffer (capacity already
+        // includes the tag), then the ciphertext is copied out.
         let mut body = self.encode_plain()?;
-        let mut sealed: Vec<u8> = body.to_vec();
-        body.zeroize();
         key.seal_in_place_append_tag(
             Nonce::assume_unique_for_key(nonce),
             Aad::from(&out[..HEADER_LEN]),
-            &mut sealed,
+            &mut *body,
         )
         .map_err(|_| StoreError::Crypto("AES-256-GCM seal"))?;
-        out.extend_from_slice(&sealed);
+        out.extend_from_slice(&body);
         Ok(out)
     }
 
@@ -510,7 +521,8 @@ pub fn read_password(
 ) -> Result<Zeroizing<String>, StoreError> {
     if let Some(path) = password_file {
         let data = Zeroizing::new(read_limited(path, MAX_PASSWORD_FILE)?);
-        let mut line = Zeroizing::new(String::new());
+        // Capacity up front: growing the string would leave copies behind.
+        let mut line = Zeroizing::new(String::with_capacity(data.len()));
         let mut reader = io::BufReader::new(&data[..]);
         reader.read_line(&mut line).map_err(|e| {
             StoreError::Io(format!("password file {} is not UTF-8", path.display()), e)
