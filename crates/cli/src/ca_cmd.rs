@@ -1,6 +1,7 @@
 //! `negotiator ca ...`: create a CA and issue host profiles.
 
 use std::fs;
+use std::io::IsTerminal;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -132,6 +133,26 @@ fn get_password(
     Ok(pw)
 }
 
+/// Like [`get_password`] for a new password: when it is typed at a prompt,
+/// asks a second time and requires both entries to match.
+fn get_new_password(
+    file: Option<&Path>,
+    envs: &[&str],
+    prompt: &str,
+) -> Result<Zeroizing<String>, String> {
+    let interactive = file.is_none()
+        && envs.iter().all(|e| std::env::var_os(e).is_none())
+        && std::io::stdin().is_terminal();
+    let pw = get_password(file, envs, prompt)?;
+    if interactive {
+        let again = get_password(None, envs, "Repeat the password: ")?;
+        if *again != *pw {
+            return Err("the two passwords do not match".into());
+        }
+    }
+    Ok(pw)
+}
+
 /// Runs a CA subcommand.
 pub fn run(cmd: CaCommand) -> Result<(), String> {
     match cmd {
@@ -154,7 +175,7 @@ fn init(a: InitArgs) -> Result<(), String> {
     let key_type = parse_key_type(&a.key_type)?;
     // Parse the subject before asking for a password.
     negotiator_pki::parse_dn(&a.subject).map_err(|e| e.to_string())?;
-    let password = get_password(
+    let password = get_new_password(
         a.password_file.as_deref(),
         &[ENV_CA_PASSWORD, ENV_PASSWORD],
         "New CA key password: ",
@@ -202,7 +223,7 @@ fn issue(a: IssueArgs) -> Result<(), String> {
     )?;
     let mut ca =
         Ca::load(&a.dir, ca_password.as_bytes()).map_err(|e| format!("cannot open CA: {e}"))?;
-    let profile_password = get_password(
+    let profile_password = get_new_password(
         a.password_file.as_deref(),
         &[ENV_PASSWORD],
         "New profile password: ",
