@@ -9,7 +9,7 @@ values() {  # the possible values of one option, as --help lists them
 import re, sys
 opt = sys.argv[1]
 text = sys.stdin.read()
-m = re.search(r"--" + opt + r" <[A-Z_]+>.*?\n(.*?)(?=\n\s*-|\Z)", text, re.S)
+m = re.search(r"^\s*--" + opt + r" <[A-Z_]+>\n(.*?)(?=^\s*-{1,2}[a-z]|\Z)", text, re.S | re.M)
 block = m.group(1) if m else ""
 vals = re.findall(r"^\s+-\s+([a-z0-9-]+):", block, re.M)
 if not vals:

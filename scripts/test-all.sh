@@ -26,7 +26,7 @@ suite "cargo test (workspace)" cargo test --workspace --all-targets --quiet
 suite "release build" cargo build --release --quiet
 suite "demo: every --group/--auth/--cipher combination" scripts/demo-matrix.sh target/release/negotiator
 suite "demo: loopback capture dissected by tshark" scripts/demo-capture-check.sh target/release/negotiator
-suite "tshark-check detects corruption" scripts/tshark-check-selftest.sh
+suite "capture tools (tshark-check, extractor, key checks)" scripts/capture-tools-test.sh
 
 echo
 for f in "${failures[@]}"; do echo "failed suite: $f"; done

@@ -1,6 +1,7 @@
 //! `negotiator`: the command-line front end of Negotiator.
 
 mod ca_cmd;
+mod demo;
 
 use std::process::ExitCode;
 
@@ -22,6 +23,8 @@ enum Command {
     /// Certificate authority operations.
     #[command(subcommand)]
     Ca(ca_cmd::CaCommand),
+    /// Two negotiators on loopback: throwaway CA, IKEv2 + ESP, packets both ways.
+    Demo(demo::DemoArgs),
 }
 
 fn main() -> ExitCode {
@@ -29,6 +32,7 @@ fn main() -> ExitCode {
     init_logging(&cli.log);
     let result = match cli.command {
         Command::Ca(cmd) => ca_cmd::run(cmd),
+        Command::Demo(args) => demo::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

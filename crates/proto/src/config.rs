@@ -232,6 +232,62 @@ pub struct Config {
     pub replay_window: u32,
     /// Whether Child SAs use UDP encapsulation (RFC 3948) even without a NAT.
     pub force_udp_encap: bool,
+    /// Opt-in export of IKE SA keys for decrypting captures (None: off, the default).
+    pub key_log: Option<Arc<dyn KeyLog>>,
+}
+
+/// Receives IKE SA keys so that a capture can be decrypted (Wireshark's IKEv2 decryption
+/// table). Off unless configured: whoever holds these keys can read and forge the IKE SA.
+pub trait KeyLog: Send + Sync + fmt::Debug {
+    /// Called once per IKE SA when its keys are derived.
+    #[allow(clippy::too_many_arguments)]
+    fn ike_sa_keys(
+        &self,
+        spi_i: &[u8; 8],
+        spi_r: &[u8; 8],
+        encr: Encr,
+        integ: Option<Integ>,
+        sk_ei: &[u8],
+        sk_er: &[u8],
+        sk_ai: &[u8],
+        sk_ar: &[u8],
+    );
+}
+
+/// Formats one line of Wireshark's `ikev2_decryption_table`.
+#[allow(clippy::too_many_arguments)]
+pub fn wireshark_ikev2_line(
+    spi_i: &[u8; 8],
+    spi_r: &[u8; 8],
+    encr: Encr,
+    integ: Option<Integ>,
+    sk_ei: &[u8],
+    sk_er: &[u8],
+    sk_ai: &[u8],
+    sk_ar: &[u8],
+) -> String {
+    let h = crate::endpoint::hex;
+    let e = match encr {
+        Encr::AesCbc128 => "AES-CBC-128 [RFC3602]",
+        Encr::AesCbc256 => "AES-CBC-256 [RFC3602]",
+        Encr::AesGcm16_128 => "AES-GCM-128 with 16 octet ICV [RFC5282]",
+        Encr::AesGcm16_256 => "AES-GCM-256 with 16 octet ICV [RFC5282]",
+    };
+    let i = match integ {
+        None => "NONE [RFC4306]",
+        Some(Integ::HmacSha256_128) => "HMAC_SHA2_256_128 [RFC4868]",
+        Some(Integ::HmacSha384_192) => "HMAC_SHA2_384_192 [RFC4868]",
+        Some(Integ::HmacSha512_256) => "HMAC_SHA2_512_256 [RFC4868]",
+    };
+    format!(
+        "{},{},{},{},\"{e}\",{},{},\"{i}\"",
+        h(spi_i),
+        h(spi_r),
+        h(sk_ei),
+        h(sk_er),
+        h(sk_ai),
+        h(sk_ar)
+    )
 }
 
 /// The value of the demo-friendly default lifetime for Child SAs.

@@ -700,7 +700,13 @@ impl Endpoint {
             .complete(&ke_p.data)
             .map_err(|e| ProtoError::InvalidPayload(format!("peer's KE value rejected: {e}")))?;
         detect_nat(sa, &msg.payloads);
-        install_ike_keys(&*provider, sa, suite, g_ir.as_bytes())?;
+        install_ike_keys(
+            &*provider,
+            config.key_log.as_deref(),
+            sa,
+            suite,
+            g_ir.as_bytes(),
+        )?;
         sa.pending = None;
         info!(
             spi_i = %hex(&sa.spi_i), spi_r = %hex(&sa.spi_r),
@@ -1127,7 +1133,13 @@ impl Endpoint {
         };
         let data = resp.encode();
         sa.msg2 = data.clone();
-        install_ike_keys(&*self.provider, &mut sa, suite, g_ir.as_bytes())?;
+        install_ike_keys(
+            &*self.provider,
+            self.config.key_log.as_deref(),
+            &mut sa,
+            suite,
+            g_ir.as_bytes(),
+        )?;
         sa.cached_response = Some((0, data.clone()));
         debug!(
             spi_i = %hex(&sa.spi_i), spi_r = %hex(&spi_r), %remote,
@@ -1984,6 +1996,7 @@ fn detect_nat(sa: &mut IkeSa, payloads: &[Payload]) {
 
 fn install_ike_keys(
     p: &dyn CryptoProvider,
+    key_log: Option<&dyn crate::config::KeyLog>,
     sa: &mut IkeSa,
     suite: IkeSuite,
     g_ir: &[u8],
@@ -2000,6 +2013,18 @@ fn install_ike_keys(
         &sa.spi_i,
         &sa.spi_r,
     )?;
+    if let Some(log) = key_log {
+        log.ike_sa_keys(
+            &sa.spi_i,
+            &sa.spi_r,
+            suite.encr,
+            suite.integ,
+            k.sk_ei.as_bytes(),
+            k.sk_er.as_bytes(),
+            k.sk_ai.as_bytes(),
+            k.sk_ar.as_bytes(),
+        );
+    }
     let keys = match sa.role {
         Role::Initiator => SkKeys::new(
             p,

@@ -24,8 +24,8 @@ mod sk;
 pub mod ts;
 
 pub use config::{
-    Config, EspProposal, Identity, IkeProposal, LocalAuth, RemoteAuth, RetransmitConfig,
-    default_child_lifetime,
+    Config, EspProposal, Identity, IkeProposal, KeyLog, LocalAuth, RemoteAuth, RetransmitConfig,
+    default_child_lifetime, wireshark_ikev2_line,
 };
 pub use endpoint::{
     Endpoint, Event, IkeSaId, IkeSaInfo, IkeState, Role, SpiAllocator, Transmit, hex,

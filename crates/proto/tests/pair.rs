@@ -87,6 +87,7 @@ fn base(
         child_lifetime: default_child_lifetime(),
         replay_window: 64,
         force_udp_encap: false,
+        key_log: None,
     }
 }
 
