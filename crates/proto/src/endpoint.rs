@@ -183,9 +183,14 @@ pub struct IkeSaInfo {
 enum Request {
     SaInit,
     Auth,
-    DeleteChild { spi_in: u32, spi_out: u32 },
+    DeleteChild {
+        spi_in: u32,
+        spi_out: u32,
+    },
     DeleteIke,
     Liveness,
+    /// A test-only request with caller-supplied content.
+    Raw,
 }
 
 struct Pending {
@@ -242,6 +247,7 @@ struct IkeSa {
     children: Vec<ChildSa>,
     remote_id: Option<Identity>,
     remote_auth_desc: Option<String>,
+    raw_response: Option<Vec<Payload>>,
     created: Instant,
     last_recv: Instant,
 }
@@ -525,6 +531,7 @@ impl Endpoint {
             children: Vec::new(),
             remote_id: None,
             remote_auth_desc: None,
+            raw_response: None,
             created: now,
             last_recv: now,
         };
@@ -1096,6 +1103,7 @@ impl Endpoint {
             children: Vec::new(),
             remote_id: None,
             remote_auth_desc: None,
+            raw_response: None,
             created: now,
             last_recv: now,
         };
@@ -1421,6 +1429,54 @@ impl Endpoint {
         self.send_queued(now, key)
     }
 
+    /// Sends a protected request with caller-encoded inner payloads on an established IKE SA.
+    /// For conformance tests that need messages our own state machine never builds; the
+    /// decrypted response is kept for [`Endpoint::take_raw_response`].
+    #[doc(hidden)]
+    pub fn send_raw_request(
+        &mut self,
+        now: Instant,
+        id: IkeSaId,
+        exchange: ExchangeType,
+        first_inner: PayloadType,
+        inner: Vec<u8>,
+    ) -> Result<(), ProtoError> {
+        let provider = self.provider.clone();
+        let timeout = self.config.retransmit.initial_timeout;
+        let key = id.0.to_be_bytes();
+        let sa = self
+            .sas
+            .get_mut(&key)
+            .ok_or(ProtoError::Config("no such IKE SA".into()))?;
+        if sa.pending.is_some() || sa.state != IkeState::Established {
+            return Err(ProtoError::Config("IKE SA busy or not established".into()));
+        }
+        let mid = sa.next_request_mid;
+        let header = sa.header(exchange, mid, false);
+        let keys = sa.keys.as_mut().ok_or(ProtoError::Internal("no keys"))?;
+        let data = keys.seal_raw(&*provider, header, first_inner, inner, false)?;
+        sa.next_request_mid = mid.wrapping_add(1);
+        sa.pending = Some(Pending {
+            mid,
+            data: data.clone(),
+            kind: Request::Raw,
+            retries: 0,
+            deadline: now + timeout,
+        });
+        self.transmits.push_back(Transmit {
+            local: sa.local,
+            remote: sa.remote,
+            data,
+        });
+        Ok(())
+    }
+
+    /// The decrypted response to the last [`Endpoint::send_raw_request`].
+    #[doc(hidden)]
+    pub fn take_raw_response(&mut self, id: IkeSaId) -> Option<Vec<Payload>> {
+        self.sas.get_mut(&id.0.to_be_bytes())?.raw_response.take()
+    }
+
     /// Sends the next queued request if the window (size 1) is free.
     fn send_queued(&mut self, now: Instant, key: [u8; 8]) -> Result<(), ProtoError> {
         let provider = self.provider.clone();
@@ -1451,7 +1507,7 @@ impl Endpoint {
                 }))]
             }
             Request::Liveness => Vec::new(),
-            Request::SaInit | Request::Auth => {
+            Request::SaInit | Request::Auth | Request::Raw => {
                 return Err(ProtoError::Internal("bad queued request"));
             }
         };
@@ -1579,7 +1635,7 @@ impl Endpoint {
                 });
             }
             Request::Liveness => trace!("liveness check answered"),
-            Request::SaInit | Request::Auth => {}
+            Request::SaInit | Request::Auth | Request::Raw => {}
         }
         self.send_queued(now, key)
     }
@@ -1739,6 +1795,13 @@ impl Endpoint {
                 (ExchangeType::IKE_AUTH, Some(Request::Auth)) => {
                     self.handle_auth_response(key, inner, now, spis)
                 }
+                (_, Some(Request::Raw)) => {
+                    if let Some(sa) = self.sas.get_mut(&key) {
+                        sa.pending = None;
+                        sa.raw_response = Some(inner);
+                    }
+                    self.send_queued(now, key)
+                }
                 (ExchangeType::INFORMATIONAL, Some(k)) => {
                     if let Some(sa) = self.sas.get_mut(&key) {
                         sa.pending = None;
@@ -1758,13 +1821,17 @@ impl Endpoint {
                     self.handle_informational_request(key, mid, inner)
                 }
                 ExchangeType::CREATE_CHILD_SA if sa.state == IkeState::Established => {
-                    // Rekeying and further Child SAs come with the interop work (issue 3).
-                    self.reply_notify(
-                        key,
-                        mid,
-                        ExchangeType::CREATE_CHILD_SA,
-                        NotifyType::NO_ADDITIONAL_SAS,
-                    )
+                    // RFC 7296 §3.9: a nonce outside 16..=256 octets is a syntax error.
+                    let bad_nonce = inner.iter().any(
+                        |p| matches!(&p.body, PayloadBody::Nonce(n) if check_nonce(n).is_err()),
+                    );
+                    let t = if bad_nonce {
+                        NotifyType::INVALID_SYNTAX
+                    } else {
+                        // Rekeying and further Child SAs come with the interop work (issue 3).
+                        NotifyType::NO_ADDITIONAL_SAS
+                    };
+                    self.reply_notify(key, mid, ExchangeType::CREATE_CHILD_SA, t)
                 }
                 _ => Ok(()),
             }
