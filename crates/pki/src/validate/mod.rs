@@ -29,6 +29,7 @@ pub(crate) mod der;
 mod identity;
 pub(crate) mod name;
 mod nc;
+mod pemfile;
 mod policy;
 mod revocation;
 
@@ -47,6 +48,7 @@ pub use cert::MAX_CERT_LEN;
 pub use der::{format_time, oid_from_string, oid_to_string, parse_rfc3339};
 pub use identity::{PeerIdentity, matches_identity};
 pub use nc::MAX_NC_CHECKS;
+pub use pemfile::{MAX_FILE_LEN, MAX_FILE_OBJECTS, read_objects};
 pub use policy::MAX_POLICY_NODES;
 
 /// Signature verifications allowed for path building in one call (Go's crypto/x509 limit).
@@ -293,6 +295,14 @@ fn err(
     }
 }
 
+/// Parses a DER certificate as the validator does and returns its subject in
+/// one-line form (for tools and error messages).
+pub fn certificate_subject(der: &[u8]) -> Result<String, String> {
+    Cert::parse(der)
+        .map(|c| c.subject.to_string())
+        .map_err(|e| e.0.to_string())
+}
+
 /// Validates `leaf` against `anchors`, building the path through `intermediates`
 /// (any order, may contain irrelevant or hostile certificates) and checking
 /// revocation with `crls` per `options.revocation`. All inputs are DER.
@@ -436,7 +446,10 @@ pub(crate) fn verify_raw(
     let scheme = negotiator_crypto::SignatureScheme::from_algorithm_identifier(sig_alg)
         .ok_or_else(|| "unsupported signature algorithm".to_string())?;
     negotiator_crypto::verify_signature(spki, scheme, negotiator_crypto::SigEncoding::Der, msg, sig)
-        .map_err(|e| format!("{e:?}"))
+        .map_err(|e| match e {
+            negotiator_crypto::CryptoError::Unsupported(what) => format!("unsupported: {what}"),
+            _ => "the signature does not verify".to_string(),
+        })
 }
 
 impl Ctx<'_> {
