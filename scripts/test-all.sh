@@ -14,6 +14,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     apt-get update -qq && apt-get install -y -qq "${need_apt[@]}" >/dev/null || {
         echo "FATAL: could not install ${need_apt[*]}"; exit 1; }
 fi
+python3 -m pip install -q cryptography-vectors || { echo "FATAL: could not install cryptography-vectors (NIST PKITS data for the pki tests)"; exit 1; }
 
 passed=0; failed=0; failures=()
 suite() {
