@@ -529,10 +529,14 @@ async fn run_async(args: DemoArgs) -> Result<(), String> {
     // Clean up: delete the IKE SA (and with it the Child SA) from alice's side.
     if let Some(ike) = sa.ike_sas.first() {
         ha.delete_ike(ike.id).await.map_err(io)?;
-        let _ = wait_for(&mut hb, "the delete", |e| {
+        wait_for(&mut hb, "the delete", |e| {
             matches!(e, NodeEvent::IkeSaDeleted(_))
         })
-        .await;
+        .await?;
+        wait_for(&mut ha, "the delete", |e| {
+            matches!(e, NodeEvent::IkeSaDeleted(_))
+        })
+        .await?;
     }
     let _ = ha.shutdown().await;
     let _ = hb.shutdown().await;
@@ -589,9 +593,15 @@ fn to_json(a: &Snapshot, b: &Snapshot) -> serde_json::Value {
 
 fn print_summary(args: &DemoArgs, a: &Snapshot, b: &Snapshot) {
     println!("Negotiator demo: two negotiators on loopback, IKEv2 + ESP-in-UDP\n");
+    let v = |p: Option<clap::builder::PossibleValue>| {
+        p.map(|p| p.get_name().to_string()).unwrap_or_default()
+    };
     println!(
-        "  options: group {:?}, auth {:?}, cipher {:?}, {} echo requests",
-        args.group, args.auth, args.cipher, args.packets
+        "  --group {} --auth {} --cipher {}, {} echo requests through the tunnel, each answered",
+        v(args.group.to_possible_value()),
+        v(args.auth.to_possible_value()),
+        v(args.cipher.to_possible_value()),
+        args.packets
     );
     for (i, s) in [a, b].into_iter().enumerate() {
         let name = if i == 0 { "alice" } else { "bob" };

@@ -256,7 +256,8 @@ impl Node {
             acquire_queue: HashMap::new(),
             out_buf: vec![0u8; MAX_DATAGRAM],
         };
-        tokio::spawn(state.run(rx));
+        let span = tracing::info_span!("node", name = %state.name);
+        tokio::spawn(tracing::Instrument::instrument(state.run(rx), span));
         Ok(NodeHandle {
             tx,
             events: erx,
@@ -320,7 +321,7 @@ impl NodeState {
     async fn run(mut self, mut rx: mpsc::Receiver<Command>) {
         let mut ike_buf = vec![0u8; MAX_DATAGRAM];
         let mut natt_buf = vec![0u8; MAX_DATAGRAM];
-        info!(node = %self.name, ike = %self.ike_addr, natt = %self.natt_addr, "node running");
+        info!(ike = %self.ike_addr, natt = %self.natt_addr, "node running");
         loop {
             let deadline = [self.endpoint.poll_timeout(), self.sadb.poll_timeout()]
                 .into_iter()
@@ -335,11 +336,11 @@ impl NodeState {
                         let mut spis = Spis { sadb: &mut self.sadb, provider: &*self.provider };
                         self.endpoint.handle_datagram(now, self.ike_addr, from, &ike_buf[..n], &mut spis);
                     }
-                    Err(e) => debug!(node = %self.name, "IKE socket: {e}"),
+                    Err(e) => debug!("IKE socket: {e}"),
                 },
                 r = self.natt.recv_from(&mut natt_buf) => match r {
                     Ok((n, from)) => self.handle_natt(&mut natt_buf[..n], from).await,
-                    Err(e) => debug!(node = %self.name, "NAT-T socket: {e}"),
+                    Err(e) => debug!("NAT-T socket: {e}"),
                 },
                 () = sleep => {
                     let now = Instant::now();
@@ -364,7 +365,7 @@ impl NodeState {
         match c {
             Command::Initiate(remote) => {
                 if let Err(e) = self.endpoint.initiate(now, self.ike_addr, remote) {
-                    warn!(node = %self.name, "cannot initiate: {e}");
+                    warn!("cannot initiate: {e}");
                 }
             }
             Command::Send(packet) => self.send_inner(packet, now).await,
@@ -373,12 +374,12 @@ impl NodeState {
             }
             Command::DeleteIke(id) => {
                 if let Err(e) = self.endpoint.delete_ike(now, id) {
-                    warn!(node = %self.name, "cannot delete: {e}");
+                    warn!("cannot delete: {e}");
                 }
             }
             Command::Liveness(id) => {
                 if let Err(e) = self.endpoint.liveness_check(now, id) {
-                    warn!(node = %self.name, "cannot send liveness check: {e}");
+                    warn!("cannot send liveness check: {e}");
                 }
             }
             Command::Shutdown(_) => {}
@@ -425,7 +426,7 @@ impl NodeState {
 
     async fn send_inner(&mut self, packet: Vec<u8>, now: Instant) {
         let Some(dst) = destination(&packet) else {
-            debug!(node = %self.name, "not an IP packet; dropped");
+            debug!("not an IP packet; dropped");
             return;
         };
         match self.sadb.acquire(dst, now) {
@@ -435,15 +436,15 @@ impl NodeState {
                 self.queue(dst, packet);
                 match self.cfg.peer {
                     Some(peer) => {
-                        info!(node = %self.name, %dst, "acquire: negotiating an SA");
+                        info!(%dst, "acquire: negotiating an SA");
                         if let Err(e) = self.endpoint.initiate(now, self.ike_addr, peer) {
-                            warn!(node = %self.name, "acquire for {dst} failed: {e}");
+                            warn!("acquire for {dst} failed: {e}");
                             self.sadb.acquire_failed(dst);
                             self.acquire_queue.remove(&dst);
                         }
                     }
                     None => {
-                        debug!(node = %self.name, %dst, "no SA and no peer to negotiate with");
+                        debug!(%dst, "no SA and no peer to negotiate with");
                         self.sadb.acquire_failed(dst);
                         self.acquire_queue.remove(&dst);
                     }
@@ -485,10 +486,10 @@ impl NodeState {
                     .send_to(&self.out_buf[..n], SocketAddr::new(remote, port))
                     .await
                 {
-                    debug!(node = %self.name, "ESP send: {e}");
+                    debug!("ESP send: {e}");
                 }
             }
-            Err(e) => debug!(node = %self.name, "ESP seal failed: {e}"),
+            Err(e) => debug!("ESP seal failed: {e}"),
         }
     }
 
@@ -496,7 +497,7 @@ impl NodeState {
         match classify_udp_encap(datagram) {
             UdpEncapKind::Keepalive => {}
             UdpEncapKind::Invalid(why) => {
-                debug!(node = %self.name, %from, "NAT-T datagram dropped: {why}")
+                debug!(%from, "NAT-T datagram dropped: {why}")
             }
             UdpEncapKind::Ike(_) => {
                 let now = Instant::now();
@@ -525,7 +526,7 @@ impl NodeState {
                         negotiator_esp::EspError::AuthFailed => self.sadb.record_auth_failure(spi),
                         _ => {}
                     }
-                    debug!(node = %self.name, %from, "ESP packet dropped: {e}");
+                    debug!(%from, "ESP packet dropped: {e}");
                 }
             },
         }
@@ -542,7 +543,7 @@ impl NodeState {
                 self.ike.send_to(&t.data, t.remote).await
             };
             if let Err(e) = r {
-                debug!(node = %self.name, remote = %t.remote, "IKE send: {e}");
+                debug!(remote = %t.remote, "IKE send: {e}");
             }
         }
         while let Some(ev) = self.endpoint.poll_event() {
@@ -557,7 +558,7 @@ impl NodeState {
                 }
                 SadbEvent::SoftExpired { spi_in } => {
                     // Rekeying by CREATE_CHILD_SA is issue 3; the SA runs until its hard expiry.
-                    info!(node = %self.name, spi_in = %format!("{spi_in:08x}"), "Child SA soft lifetime reached");
+                    info!(spi_in = %format!("{spi_in:08x}"), "Child SA soft lifetime reached");
                 }
                 SadbEvent::HardExpired { spi_in } | SadbEvent::Deleted { spi_in, .. } => {
                     let spi_out = self.esp.outbound_sa(spi_in).map_or(0, |s| s.spi());
@@ -589,12 +590,12 @@ impl NodeState {
                 let spi_in = params.spi_in;
                 let remote_ts = params.remote_ts.clone();
                 if let Err(e) = self.sadb.install(params, Instant::now()) {
-                    warn!(node = %self.name, "SA database refused the Child SA: {e}");
+                    warn!("SA database refused the Child SA: {e}");
                     return;
                 }
                 if let Some(entry) = self.sadb.lookup_inbound(spi_in) {
                     if let Err(e) = self.esp.install(entry) {
-                        warn!(node = %self.name, "ESP engine refused the Child SA: {e}");
+                        warn!("ESP engine refused the Child SA: {e}");
                         return;
                     }
                 }

@@ -207,6 +207,11 @@ struct ChildSa {
     suite: EspSuite,
 }
 
+/// Responder's choice for a Child SA: proposal number, suite, peer SPI, TSi, TSr.
+type ChosenChild = (u8, EspSuite, u32, Vec<TsRange>, Vec<TsRange>);
+/// Initiator's accepted Child SA: suite, peer SPI, TSi, TSr.
+type InitiatorChild = (EspSuite, u32, Vec<TsRange>, Vec<TsRange>);
+
 struct PendingChild {
     spi_in: u32,
 }
@@ -429,7 +434,7 @@ impl Endpoint {
         match &self.config.local_auth {
             LocalAuth::Psk(_) => "psk".into(),
             LocalAuth::Certificate { key, .. } => {
-                let kt = format!("{:?}", key.key_type()).to_lowercase();
+                let kt = key.key_type().name();
                 if sa.peer_rfc7427 {
                     format!("{kt} signature (RFC 7427)")
                 } else {
@@ -875,7 +880,7 @@ impl Endpoint {
         );
         self.events.push_back(Event::IkeSaEstablished { id });
         // The first Child SA.
-        let child = (|| -> Result<(EspSuite, u32, Vec<TsRange>, Vec<TsRange>), ProtoError> {
+        let child = (|| -> Result<InitiatorChild, ProtoError> {
             if let Some(n) = first_error_notify(&inner) {
                 return Err(ProtoError::PeerError(
                     n.notify_type,
@@ -1278,7 +1283,7 @@ impl Endpoint {
         }
         out.push(Payload::new(PayloadBody::Auth(auth_payload)));
         // The first Child SA (RFC 7296 §1.2: its failure does not fail the IKE SA).
-        let child = (|| -> Result<(u8, EspSuite, u32, Vec<TsRange>, Vec<TsRange>), ProtoError> {
+        let child = (|| -> Result<ChosenChild, ProtoError> {
             let sa_p = sa_p.ok_or(ProtoError::MissingPayload("SA"))?;
             let (number, esp, spi_out) = proposal::select_esp(sa_p, &config.esp_proposals)
                 .ok_or_else(|| ProtoError::NoProposalChosen {
@@ -2309,7 +2314,7 @@ fn child_params(
         remote_ts,
         inbound,
         outbound,
-        lifetime: config.child_lifetime.clone(),
+        lifetime: config.child_lifetime,
         replay_window: config.replay_window,
     })
 }

@@ -176,7 +176,7 @@ impl SkKeys {
                 return Err(ProtoError::Integrity("integrity checksum mismatch"));
             }
             self.enc_in
-                .decrypt(iv, &[], &mut plain, &mut [])
+                .decrypt(iv, &[], &mut plain, &[])
                 .map_err(|_| ProtoError::Integrity("decryption failed"))?;
         }
         let pad = usize::from(
