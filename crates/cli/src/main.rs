@@ -1,5 +1,6 @@
 //! `negotiator`: the command-line front end of Negotiator.
 
+mod bench;
 mod ca_cmd;
 mod demo;
 
@@ -25,6 +26,8 @@ enum Command {
     Ca(ca_cmd::CaCommand),
     /// Two negotiators on loopback: throwaway CA, IKEv2 + ESP, packets both ways.
     Demo(demo::DemoArgs),
+    /// Measure IKE SA setup cost and memory, SPI lookup and ESP throughput on this machine.
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +36,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Ca(cmd) => ca_cmd::run(cmd),
         Command::Demo(args) => demo::run(args),
+        Command::Bench(args) => bench::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
