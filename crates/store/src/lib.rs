@@ -63,7 +63,10 @@ pub const MAX_CERTS: u32 = 64;
 /// Largest Argon2 memory cost accepted when loading (1 GiB, in KiB).
 pub const MAX_M_COST_KIB: u32 = 1024 * 1024;
 /// Largest Argon2 pass count accepted when loading.
-pub const MAX_T_COST: u32 = 64;
+pub const MAX_T_COST: u32 = 16;
+/// Largest Argon2 memory cost times pass count (KiB x passes, 4 GiB worth)
+/// accepted, so that a crafted header cannot make loading take minutes.
+pub const MAX_WORK_KIB_PASSES: u64 = 4 * 1024 * 1024;
 /// Largest Argon2 lane count accepted when loading.
 pub const MAX_P_COST: u32 = 16;
 /// Largest password file read by [`read_password`].
@@ -147,6 +150,12 @@ impl KdfParams {
             return Err(format!(
                 "pass count {} exceeds the limit of {MAX_T_COST}",
                 self.t_cost
+            ));
+        }
+        let work = u64::from(self.m_cost_kib) * u64::from(self.t_cost);
+        if work > MAX_WORK_KIB_PASSES {
+            return Err(format!(
+                "memory x passes {work} KiB exceeds the limit of {MAX_WORK_KIB_PASSES} (a few seconds)"
             ));
         }
         if self.p_cost > MAX_P_COST {

@@ -136,6 +136,29 @@ fn oversized_cost_in_header_is_rejected_quickly() {
 }
 
 #[test]
+fn excessive_total_work_is_rejected() {
+    // 1 GiB with 16 passes is within each single limit but over the product limit.
+    let mut data = sample().encrypt(b"pw", CHEAP).unwrap();
+    data[10..14].copy_from_slice(&(1024u32 * 1024).to_be_bytes());
+    data[14..18].copy_from_slice(&16u32.to_be_bytes());
+    let t0 = std::time::Instant::now();
+    let e = Profile::decrypt(&data, b"pw").unwrap_err();
+    assert!(matches!(e, StoreError::Corrupt(_)), "{e:?}");
+    assert!(t0.elapsed() < std::time::Duration::from_secs(1));
+    let e = sample()
+        .encrypt(
+            b"pw",
+            KdfParams {
+                m_cost_kib: 1024 * 1024,
+                t_cost: 16,
+                p_cost: 1,
+            },
+        )
+        .unwrap_err();
+    assert!(matches!(e, StoreError::InvalidParams(_)), "{e:?}");
+}
+
+#[test]
 fn oversized_file_is_rejected() {
     let d = tempdir("big");
     let p = d.join("big.profile");
