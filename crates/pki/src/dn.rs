@@ -24,6 +24,9 @@ const ATTRS: &[(&str, &str, u8)] = &[
     ("emailAddress", "1.2.840.113549.1.9.1", tag::IA5_STRING),
 ];
 
+/// emailAddress (PKCS #9).
+const EMAIL_ADDRESS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.1");
+
 /// Largest DN string accepted.
 const MAX_DN_LEN: usize = 4096;
 
@@ -143,15 +146,13 @@ fn split_rdns(input: &str) -> Result<Vec<Vec<Ava>>, PkiError> {
 fn lookup_type(input: &str, ty: &str) -> Result<(ObjectIdentifier, u8, String), PkiError> {
     for (name, oid, t) in ATTRS {
         if name.eq_ignore_ascii_case(ty) {
-            return Ok((ObjectIdentifier::new_unwrap(oid), *t, name.to_string()));
+            let oid = ObjectIdentifier::new(oid)
+                .map_err(|_| dn_err(input, format!("internal: bad OID for {name}")))?;
+            return Ok((oid, *t, name.to_string()));
         }
     }
     if ty.eq_ignore_ascii_case("E") || ty.eq_ignore_ascii_case("email") {
-        return Ok((
-            ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.1"),
-            tag::IA5_STRING,
-            "emailAddress".into(),
-        ));
+        return Ok((EMAIL_ADDRESS, tag::IA5_STRING, "emailAddress".into()));
     }
     if ty.starts_with(|c: char| c.is_ascii_digit()) {
         let oid = ObjectIdentifier::new(ty)
