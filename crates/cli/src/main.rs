@@ -3,6 +3,7 @@
 mod bench;
 mod ca_cmd;
 mod demo;
+mod verify_cmd;
 
 use std::process::ExitCode;
 
@@ -26,6 +27,8 @@ enum Command {
     Ca(ca_cmd::CaCommand),
     /// Two negotiators on loopback: throwaway CA, IKEv2 + ESP, packets both ways.
     Demo(demo::DemoArgs),
+    /// Validate a certificate path (RFC 5280) with CRLs; exit 0 valid, 1 invalid, 2 unreadable.
+    Verify(verify_cmd::VerifyArgs),
     /// Measure IKE SA setup cost and memory, SPI lookup and ESP throughput on this machine.
     Bench(bench::BenchArgs),
 }
@@ -33,7 +36,11 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(&cli.log);
+    if let Command::Verify(args) = cli.command {
+        return verify_cmd::run(args);
+    }
     let result = match cli.command {
+        Command::Verify(_) => Ok(()),
         Command::Ca(cmd) => ca_cmd::run(cmd),
         Command::Demo(args) => demo::run(args),
         Command::Bench(args) => bench::run(args),
