@@ -299,6 +299,8 @@ pub struct Endpoint {
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
     clock_ref: (Instant, u64),
+    /// (our NAT-T port, the peer's NAT-T port) for the float to UDP encapsulation (§2.23).
+    natt_ports: Option<(u16, u16)>,
 }
 
 impl std::fmt::Debug for Endpoint {
@@ -381,7 +383,16 @@ impl Endpoint {
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             clock_ref,
+            natt_ports: None,
         })
+    }
+
+    /// Tells the endpoint its NAT-T port (RFC 3948 socket, IKE behind a non-ESP marker) and the
+    /// peer's. With it, an initiator that detects a NAT in IKE_SA_INIT moves the IKE SA to
+    /// these ports from IKE_AUTH on (RFC 7296 §2.23), and an IKE SA follows the peer there.
+    /// Without it (the default) IKE SAs stay on the addresses of IKE_SA_INIT.
+    pub fn set_natt_ports(&mut self, local: u16, peer: u16) {
+        self.natt_ports = Some((local, peer));
     }
 
     /// The configuration.
@@ -613,6 +624,7 @@ impl Endpoint {
     ) -> Result<(), ProtoError> {
         let config = self.config.clone();
         let provider = self.provider.clone();
+        let natt_ports = self.natt_ports;
         let sa = self
             .sas
             .get_mut(&key)
@@ -712,6 +724,15 @@ impl Endpoint {
             .complete(&ke_p.data)
             .map_err(|e| ProtoError::InvalidPayload(format!("peer's KE value rejected: {e}")))?;
         detect_nat(sa, &msg.payloads);
+        // §2.23: behind (or in front of) a NAT the initiator moves to the NAT-T port now, so
+        // that IKE_AUTH and everything after it goes out with the non-ESP marker.
+        if let (true, Some((l, r))) = (sa.nat_local || sa.nat_remote, natt_ports) {
+            if sa.local.port() != l {
+                sa.local.set_port(l);
+                sa.remote.set_port(r);
+                info!(local = %sa.local, remote = %sa.remote, "NAT detected: IKE SA floats to the NAT-T ports");
+            }
+        }
         install_ike_keys(
             &*provider,
             config.key_log.as_deref(),
@@ -1793,7 +1814,27 @@ impl Endpoint {
             }
         };
         sa.last_recv = now;
-        // Port float / address update only after authentication (RFC 7296 §2.23).
+        // Port float / address update only after authentication (RFC 7296 §2.23): a peer that
+        // moved to its NAT-T port (or whose NAT mapping changed) is answered where it is now.
+        if sa.local != local || sa.remote != remote {
+            let to_natt = self.natt_ports.is_some_and(|(l, _)| local.port() == l);
+            let from_natt = self
+                .natt_ports
+                .is_some_and(|(l, _)| sa.local.port() == l && local.port() != l);
+            if !from_natt && (to_natt || sa.nat_local || sa.nat_remote) {
+                info!(
+                    old_local = %sa.local, old_remote = %sa.remote, %local, %remote,
+                    "IKE SA moves to the addresses of an authenticated message"
+                );
+                if sa.role == Role::Responder && sa.state == IkeState::InitAnswered {
+                    if let Some(v) = self.init_index.remove(&(sa.remote, sa.spi_i)) {
+                        self.init_index.insert((remote, sa.spi_i), v);
+                    }
+                }
+                sa.local = local;
+                sa.remote = remote;
+            }
+        }
         let r = if is_response {
             let kind = sa.pending.as_ref().map(|p| p.kind);
             match (header.exchange, kind) {
