@@ -8,9 +8,11 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 use negotiator_pki::crl::Crl;
-use negotiator_pki::validate::{certificate_subject, parse_rfc3339, read_objects};
+use negotiator_pki::validate::{
+    PeerIdentity, certificate_subject, matches_identity, parse_rfc3339, read_objects,
+};
 use negotiator_pki::{
-    ErrorKind, RevocationMode, RevocationStatus, ValidationOptions, validate_path,
+    ErrorKind, RevocationMode, RevocationStatus, ValidationError, ValidationOptions, validate_path,
 };
 
 const CERT_LABELS: &[&str] = &["CERTIFICATE", "TRUSTED CERTIFICATE", "X509 CERTIFICATE"];
@@ -58,6 +60,22 @@ pub struct VerifyArgs {
     /// Set initial-any-policy-inhibit.
     #[arg(long)]
     pub inhibit_any_policy: bool,
+    /// Also require this DNS name (IKE ID_FQDN) in the leaf's subjectAltName.
+    #[arg(long = "dns", value_name = "NAME")]
+    pub dns: Option<String>,
+    /// Also require this IP address (ID_IPV4_ADDR / ID_IPV6_ADDR) in the subjectAltName.
+    #[arg(long = "ip", value_name = "ADDR")]
+    pub ip: Option<std::net::IpAddr>,
+    /// Also require this email address (ID_RFC822_ADDR) in the subjectAltName.
+    #[arg(long = "email", value_name = "ADDR")]
+    pub email: Option<String>,
+    /// Require this extended key usage of the leaf when it has the extension
+    /// (serverAuth, clientAuth, ipsecIKE or a dotted OID).
+    #[arg(long = "eku", value_name = "PURPOSE")]
+    pub eku: Option<String>,
+    /// Maximum number of intermediate CA certificates (self-issued ones not counted).
+    #[arg(long = "max-depth", value_name = "N")]
+    pub max_depth: Option<usize>,
     /// Print a JSON object instead of text.
     #[arg(long)]
     pub json: bool,
@@ -155,6 +173,25 @@ fn run_inner(args: &VerifyArgs) -> Result<ExitCode, String> {
     o.initial_explicit_policy = args.require_explicit_policy;
     o.initial_policy_mapping_inhibit = args.inhibit_policy_mapping;
     o.initial_any_policy_inhibit = args.inhibit_any_policy;
+    if let Some(e) = &args.eku {
+        let oid = match e.as_str() {
+            "serverAuth" => "1.3.6.1.5.5.7.3.1".to_string(),
+            "clientAuth" => "1.3.6.1.5.5.7.3.2".to_string(),
+            "ipsecIKE" => "1.3.6.1.5.5.7.3.17".to_string(),
+            other => {
+                if negotiator_pki::validate::oid_from_string(other).is_none() {
+                    return Err(format!(
+                        "--eku {other:?} is neither a known purpose nor a dotted OID"
+                    ));
+                }
+                other.to_string()
+            }
+        };
+        o.required_eku = Some(oid);
+    }
+    if let Some(d) = args.max_depth {
+        o.max_depth = d;
+    }
     o.revocation = if crls.is_empty() {
         RevocationMode::Off
     } else {
@@ -164,7 +201,27 @@ fn run_inner(args: &VerifyArgs) -> Result<ExitCode, String> {
             CrlCheck::Soft => RevocationMode::Soft,
         }
     };
-    match validate_path(&leaf, &untrusted, &anchors, &crls, &o) {
+    let mut result = validate_path(&leaf, &untrusted, &anchors, &crls, &o);
+    if result.is_ok() {
+        let ids = [
+            args.dns.clone().map(PeerIdentity::Dns),
+            args.ip.map(PeerIdentity::Ip),
+            args.email.clone().map(PeerIdentity::Email),
+        ];
+        for id in ids.into_iter().flatten() {
+            if !matches_identity(&leaf, &id) {
+                let subject = certificate_subject(&leaf).unwrap_or_default();
+                result = Err(ValidationError {
+                    kind: ErrorKind::Identity,
+                    subject: Some(subject),
+                    position: Some(0),
+                    detail: format!("{id} is not among its subjectAltName entries"),
+                });
+                break;
+            }
+        }
+    }
+    match result {
         Ok(p) => {
             if args.json {
                 println!("{}", json_line(true, &p.path, None, p.revocation.as_str()));

@@ -18,6 +18,16 @@ pub enum PeerIdentity {
     Email(String),
 }
 
+impl std::fmt::Display for PeerIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PeerIdentity::Dns(d) => write!(f, "DNS name {:?}", d),
+            PeerIdentity::Ip(a) => write!(f, "IP address {a}"),
+            PeerIdentity::Email(e) => write!(f, "email address {:?}", e),
+        }
+    }
+}
+
 /// True when `leaf` (DER) carries `id` in its subjectAltName. DNS names match
 /// case-insensitively; a SAN of the form `*.rest` matches exactly one extra
 /// leftmost label. The subject CN is never consulted.

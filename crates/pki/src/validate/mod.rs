@@ -222,6 +222,8 @@ pub enum ErrorKind {
     RevocationUnknown,
     /// A work budget was exhausted.
     Budget,
+    /// The leaf does not carry the expected peer identity.
+    Identity,
 }
 
 impl ErrorKind {
@@ -245,6 +247,7 @@ impl ErrorKind {
             ErrorKind::Revoked => "certificate revoked",
             ErrorKind::RevocationUnknown => "revocation status unknown",
             ErrorKind::Budget => "work budget exhausted",
+            ErrorKind::Identity => "peer identity not in the certificate",
         }
     }
 }
