@@ -237,8 +237,11 @@ impl Node {
         let unix = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        let endpoint = Endpoint::new(self.cfg.ike.clone(), provider.clone(), (now, unix))
+        let mut endpoint = Endpoint::new(self.cfg.ike.clone(), provider.clone(), (now, unix))
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+        // IKE SAs float to the NAT-T socket when a NAT is detected (RFC 7296 §2.23); `flush`
+        // then sends their messages from it with the non-ESP marker.
+        endpoint.set_natt_ports(natt_addr.port(), self.cfg.peer_natt_port);
         let (tx, rx) = mpsc::channel(1024);
         let (etx, erx) = mpsc::channel(4096);
         let state = NodeState {
