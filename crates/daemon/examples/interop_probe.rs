@@ -1,0 +1,688 @@
+//! Interop probe: one Negotiator node (IKEv2 only) against a real peer such as strongSwan.
+//!
+//! Runs a single [`negotiator_daemon::Node`] on fixed ports, optionally initiates, prints
+//! every node event and a snapshot of the SAs once the first Child SA is up, then deletes
+//! the IKE SA itself (`--delete-after`) or waits for the peer to delete it. Exit status 0
+//! when the IKE SA, its Child SA and the delete all happened, 1 otherwise, 2 on bad usage.
+//!
+//! ```text
+//! interop_probe --local 192.0.2.1 --remote 192.0.2.2 --id a.lab.example \
+//!     --remote-id b.lab.example --psk SECRET --initiate --delete-after 3 \
+//!     --local-ts 198.51.100.0/28 --remote-ts 198.51.100.16/28
+//! ```
+//!
+//! Output lines for scripts start with `probe:` (stdout); logs go to stderr
+//! (`RUST_LOG` filter, default `info`).
+
+use std::io::Write;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use negotiator_crypto::{Encr, Group, Integ, Prf, PrivateKey, Secret, default_provider};
+use negotiator_daemon::{Node, NodeConfig, NodeEvent, NodeHandle, Snapshot};
+use negotiator_proto::{
+    Config, EspProposal, Identity, IkeProposal, LocalAuth, RemoteAuth, RetransmitConfig,
+    default_child_lifetime, hex,
+};
+use negotiator_sadb::TsRange;
+
+const USAGE: &str = "\
+usage: interop_probe --local IP --remote IP --id ID [--remote-id ID]
+         (--psk SECRET | --cert FILE --key FILE --ca FILE)
+         [--initiate] [--ike-port 500] [--natt-port 4500] [--peer-natt-port 4500]
+         [--ike PROPOSAL]... [--esp PROPOSAL]...
+         [--local-ts CIDR]... [--remote-ts CIDR]...
+         [--delete-after SECS] [--timeout SECS] [--keylog FILE]
+
+  ID        FQDN (a.lab.example), IP address, user@fqdn, or a DN (\"C=ZZ, O=Lab, CN=x\")
+  --key     PKCS#8 private key, PEM (\"PRIVATE KEY\") or DER
+  --cert    our certificate (PEM or DER; more certificates in the file are sent as chain)
+  --ca      trusted CA certificate(s) for the peer
+  PROPOSAL  strongSwan style, '-' separated: encryption (aes128 aes256 aes128gcm16
+            aes256gcm16), integrity (sha256 sha384 sha512; with AEAD it names the PRF),
+            prf (prfsha256 ...), groups (ecp256 ecp384 curve25519 modp2048 modp3072);
+            default IKE: aes128gcm16-aes256gcm16-prfsha256-ecp256-curve25519-modp2048 and
+            aes128-aes256-sha256-ecp256-curve25519-modp2048;
+            default ESP: aes128gcm16-aes256gcm16 and aes128-aes256-sha256
+  --delete-after SECS  delete the IKE SA ourselves SECS after the Child SA is up;
+                       without it the probe waits for the peer's delete
+  --timeout SECS       give up after SECS in all (default 60)
+  --keylog FILE        append Wireshark ikev2_decryption_table lines (secret keys!)";
+
+#[derive(Debug, Default)]
+struct Args {
+    local: Option<IpAddr>,
+    remote: Option<IpAddr>,
+    id: Option<String>,
+    remote_id: Option<String>,
+    psk: Option<String>,
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+    ca: Option<PathBuf>,
+    initiate: bool,
+    ike_port: u16,
+    natt_port: u16,
+    peer_natt_port: u16,
+    ike: Vec<String>,
+    esp: Vec<String>,
+    local_ts: Vec<String>,
+    remote_ts: Vec<String>,
+    delete_after: Option<u64>,
+    timeout: u64,
+    keylog: Option<PathBuf>,
+}
+
+fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
+    let mut a = Args {
+        ike_port: 500,
+        natt_port: 4500,
+        peer_natt_port: 4500,
+        timeout: 60,
+        ..Args::default()
+    };
+    while let Some(opt) = it.next() {
+        if opt == "--initiate" {
+            a.initiate = true;
+            continue;
+        }
+        if opt == "-h" || opt == "--help" {
+            return Err(String::new());
+        }
+        let mut val = || it.next().ok_or_else(|| format!("{opt} needs a value"));
+        let num = |v: String| -> Result<u64, String> {
+            v.parse::<u64>()
+                .map_err(|_| format!("{opt}: not a number: {v}"))
+        };
+        let port = |v: String| -> Result<u16, String> {
+            v.parse::<u16>()
+                .map_err(|_| format!("{opt}: not a port: {v}"))
+        };
+        let ip = |v: String| -> Result<IpAddr, String> {
+            v.parse::<IpAddr>()
+                .map_err(|_| format!("{opt}: not an IP address: {v}"))
+        };
+        match opt.as_str() {
+            "--local" => a.local = Some(ip(val()?)?),
+            "--remote" => a.remote = Some(ip(val()?)?),
+            "--id" => a.id = Some(val()?),
+            "--remote-id" => a.remote_id = Some(val()?),
+            "--psk" => a.psk = Some(val()?),
+            "--cert" => a.cert = Some(val()?.into()),
+            "--key" => a.key = Some(val()?.into()),
+            "--ca" => a.ca = Some(val()?.into()),
+            "--ike-port" => a.ike_port = port(val()?)?,
+            "--natt-port" => a.natt_port = port(val()?)?,
+            "--peer-natt-port" => a.peer_natt_port = port(val()?)?,
+            "--ike" => a.ike.push(val()?),
+            "--esp" => a.esp.push(val()?),
+            "--local-ts" => a.local_ts.push(val()?),
+            "--remote-ts" => a.remote_ts.push(val()?),
+            "--delete-after" => a.delete_after = Some(num(val()?)?),
+            "--timeout" => a.timeout = num(val()?)?,
+            "--keylog" => a.keylog = Some(val()?.into()),
+            other => return Err(format!("unknown option {other}")),
+        }
+    }
+    Ok(a)
+}
+
+/// An identity from its text form.
+fn identity(s: &str) -> Result<Identity, String> {
+    if let Ok(ip) = s.parse::<IpAddr>() {
+        return Ok(Identity::ip(ip));
+    }
+    if s.contains('=') {
+        use der::Encode;
+        let name = negotiator_pki::parse_dn(s).map_err(|e| format!("identity {s}: {e}"))?;
+        let der = name.to_der().map_err(|e| format!("identity {s}: {e}"))?;
+        return Ok(Identity::der_dn(der));
+    }
+    if s.contains('@') {
+        return Ok(Identity::email(s));
+    }
+    if s.is_empty() {
+        return Err("empty identity".into());
+    }
+    Ok(Identity::fqdn(s))
+}
+
+/// A traffic selector from "a.b.c.d/len" (any protocol and port).
+fn cidr(s: &str) -> Result<TsRange, String> {
+    let (addr, len) = s.split_once('/').unwrap_or((s, ""));
+    let ip: IpAddr = addr
+        .parse()
+        .map_err(|_| format!("traffic selector {s}: bad address"))?;
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    let len: u32 = if len.is_empty() {
+        max
+    } else {
+        len.parse()
+            .ok()
+            .filter(|l| *l <= max)
+            .ok_or_else(|| format!("traffic selector {s}: bad prefix length"))?
+    };
+    let (start, end) = match ip {
+        IpAddr::V4(v) => {
+            let x = u32::from(v);
+            let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
+            (
+                IpAddr::from((x & mask).to_be_bytes()),
+                IpAddr::from((x | !mask).to_be_bytes()),
+            )
+        }
+        IpAddr::V6(v) => {
+            let x = u128::from(v);
+            let mask = if len == 0 {
+                0
+            } else {
+                u128::MAX << (128 - len)
+            };
+            (
+                IpAddr::from((x & mask).to_be_bytes()),
+                IpAddr::from((x | !mask).to_be_bytes()),
+            )
+        }
+    };
+    Ok(TsRange {
+        start,
+        end,
+        protocol: 0,
+        start_port: 0,
+        end_port: 65535,
+    })
+}
+
+/// Parsed proposal: encryption, integrity, PRF and group lists.
+type Algs = (Vec<Encr>, Vec<Integ>, Vec<Prf>, Vec<Group>);
+
+/// One proposal in strongSwan's notation; `ike` adds PRF and groups.
+fn proposal(s: &str, ike: bool) -> Result<Algs, String> {
+    let (mut encr, mut integ, mut prf, mut groups) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for tok in s.split('-') {
+        let gcm = tok.strip_suffix("16").unwrap_or(tok);
+        if let Some(e) = Encr::from_name(tok).or_else(|| Encr::from_name(gcm)) {
+            encr.push(e);
+        } else if let Some(p) = Prf::from_name(tok) {
+            prf.push(p);
+        } else if let Some(i) = Integ::from_name(tok) {
+            integ.push(i);
+        } else if let Some(g) = Group::from_name(tok) {
+            groups.push(g);
+        } else {
+            return Err(format!("proposal {s}: unknown algorithm {tok}"));
+        }
+    }
+    if encr.is_empty() {
+        return Err(format!("proposal {s}: no encryption algorithm"));
+    }
+    let aead = encr.iter().all(|e| e.is_aead());
+    if encr.iter().any(|e| e.is_aead()) != aead {
+        return Err(format!("proposal {s}: mixes AEAD and non-AEAD encryption"));
+    }
+    // strongSwan: a hash named in an AEAD proposal is the PRF; otherwise integrity and PRF.
+    let derived_prf: Vec<Prf> = integ
+        .iter()
+        .map(|i| match i {
+            Integ::HmacSha256_128 => Prf::HmacSha256,
+            Integ::HmacSha384_192 => Prf::HmacSha384,
+            Integ::HmacSha512_256 => Prf::HmacSha512,
+        })
+        .collect();
+    if aead {
+        integ.clear();
+    } else if integ.is_empty() {
+        return Err(format!("proposal {s}: no integrity algorithm"));
+    }
+    if ike {
+        if prf.is_empty() {
+            prf = derived_prf;
+        }
+        if prf.is_empty() {
+            return Err(format!("proposal {s}: no PRF"));
+        }
+        if groups.is_empty() {
+            return Err(format!("proposal {s}: no key exchange group"));
+        }
+    } else if !groups.is_empty() || !prf.is_empty() {
+        // Child SAs of IKE_AUTH have no KE; strongSwan drops the group there too.
+        eprintln!("interop_probe: note: group/PRF in ESP proposal {s} ignored");
+    }
+    Ok((encr, integ, prf, groups))
+}
+
+/// Reads a file of at most 1 MiB.
+fn read_small(path: &Path) -> Result<Vec<u8>, String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if meta.len() > 1 << 20 {
+        return Err(format!("{}: larger than 1 MiB", path.display()));
+    }
+    std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn load_key(path: &Path) -> Result<PrivateKey, String> {
+    let bytes = read_small(path)?;
+    let der = if bytes.first() == Some(&0x30) {
+        bytes
+    } else {
+        let (label, der) = der::pem::decode_vec(&bytes)
+            .map_err(|e| format!("{}: not PEM or DER: {e}", path.display()))?;
+        if label != "PRIVATE KEY" {
+            return Err(format!(
+                "{}: PEM label {label}; convert with `openssl pkcs8 -topk8 -nocrypt`",
+                path.display()
+            ));
+        }
+        der
+    };
+    let der = Secret::new(der);
+    PrivateKey::from_pkcs8_der(der.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn load_certs(path: &Path) -> Result<Vec<Vec<u8>>, String> {
+    let bytes = read_small(path)?;
+    negotiator_pki::parse_certificate_pem_or_der(&bytes)
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Appends Wireshark IKEv2 decryption table lines to a file (mode 0600).
+#[derive(Debug)]
+struct FileKeyLog(std::sync::Mutex<std::fs::File>);
+
+impl negotiator_proto::KeyLog for FileKeyLog {
+    fn ike_sa_keys(
+        &self,
+        spi_i: &[u8; 8],
+        spi_r: &[u8; 8],
+        encr: Encr,
+        integ: Option<Integ>,
+        sk_ei: &[u8],
+        sk_er: &[u8],
+        sk_ai: &[u8],
+        sk_ar: &[u8],
+    ) {
+        let line = negotiator_proto::wireshark_ikev2_line(
+            spi_i, spi_r, encr, integ, sk_ei, sk_er, sk_ai, sk_ar,
+        );
+        if let Ok(mut f) = self.0.lock() {
+            let _ = writeln!(f, "{line}");
+        }
+    }
+}
+
+fn build_config(a: &Args) -> Result<Config, String> {
+    let id = identity(a.id.as_deref().ok_or("--id is required")?)?;
+    let remote_id = a.remote_id.as_deref().map(identity).transpose()?;
+    let (local_auth, remote_auth) = match (&a.psk, &a.cert, &a.key, &a.ca) {
+        (Some(psk), None, None, None) => {
+            if psk.is_empty() {
+                return Err("empty --psk".into());
+            }
+            let s = Secret::new(psk.as_bytes().to_vec());
+            (LocalAuth::Psk(s.clone()), RemoteAuth::Psk(s))
+        }
+        (None, Some(cert), Some(key), Some(ca)) => {
+            let chain = load_certs(cert)?;
+            let key = load_key(key)?;
+            let anchors = load_certs(ca)?;
+            (
+                LocalAuth::Certificate {
+                    key: Arc::new(key),
+                    chain,
+                },
+                RemoteAuth::Certificate { anchors },
+            )
+        }
+        _ => return Err("give either --psk or all of --cert, --key and --ca".into()),
+    };
+    let ike_specs: Vec<String> = if a.ike.is_empty() {
+        vec![
+            "aes128gcm16-aes256gcm16-prfsha256-ecp256-curve25519-modp2048".into(),
+            "aes128-aes256-sha256-ecp256-curve25519-modp2048".into(),
+        ]
+    } else {
+        a.ike.clone()
+    };
+    let esp_specs: Vec<String> = if a.esp.is_empty() {
+        vec![
+            "aes128gcm16-aes256gcm16".into(),
+            "aes128-aes256-sha256".into(),
+        ]
+    } else {
+        a.esp.clone()
+    };
+    let mut ike_proposals = Vec::new();
+    for s in &ike_specs {
+        let (encr, integ, prf, groups) = proposal(s, true)?;
+        ike_proposals.push(IkeProposal {
+            encr,
+            integ,
+            prf,
+            groups,
+        });
+    }
+    let mut esp_proposals = Vec::new();
+    for s in &esp_specs {
+        let (encr, integ, _, _) = proposal(s, false)?;
+        esp_proposals.push(EspProposal { encr, integ });
+    }
+    let local_ts = if a.local_ts.is_empty() {
+        vec![cidr(&a.local.ok_or("--local is required")?.to_string())?]
+    } else {
+        a.local_ts
+            .iter()
+            .map(|s| cidr(s))
+            .collect::<Result<_, _>>()?
+    };
+    let remote_ts = if a.remote_ts.is_empty() {
+        vec![cidr(&a.remote.ok_or("--remote is required")?.to_string())?]
+    } else {
+        a.remote_ts
+            .iter()
+            .map(|s| cidr(s))
+            .collect::<Result<_, _>>()?
+    };
+    let key_log: Option<Arc<dyn negotiator_proto::KeyLog>> = match &a.keylog {
+        Some(path) => {
+            use std::os::unix::fs::OpenOptionsExt;
+            let f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .mode(0o600)
+                .open(path)
+                .map_err(|e| format!("key log {}: {e}", path.display()))?;
+            eprintln!(
+                "interop_probe: WARNING: writing IKE SA keys to {} (anyone with it can decrypt the exchange)",
+                path.display()
+            );
+            Some(Arc::new(FileKeyLog(std::sync::Mutex::new(f))))
+        }
+        None => None,
+    };
+    Ok(Config {
+        local_id: id,
+        remote_id,
+        local_auth,
+        remote_auth,
+        ike_proposals,
+        esp_proposals,
+        local_ts,
+        remote_ts,
+        retransmit: RetransmitConfig {
+            initial_timeout: Duration::from_secs(2),
+            backoff: 1.5,
+            max_retransmits: 3,
+        },
+        cookie_threshold: 100,
+        half_open_timeout: Duration::from_secs(30),
+        dpd_interval: None,
+        child_lifetime: default_child_lifetime(),
+        replay_window: 64,
+        force_udp_encap: false,
+        key_log,
+    })
+}
+
+/// Prints one line for scripts and flushes it.
+fn say(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "probe: {line}");
+    let _ = out.flush();
+}
+
+fn print_snapshot(s: &Snapshot) {
+    say(&format!(
+        "snapshot: {} IKE SA(s), {} Child SA(s); sockets IKE {} NAT-T {}",
+        s.ike_sas.len(),
+        s.child_sas.len(),
+        s.ike_addr,
+        s.natt_addr
+    ));
+    for sa in &s.ike_sas {
+        let suite = sa.suite.map_or(String::from("-"), |s| {
+            format!(
+                "{}{}/{}/{}",
+                s.encr.name(),
+                s.integ.map_or(String::new(), |i| format!("/{}", i.name())),
+                s.prf.name(),
+                s.group.name()
+            )
+        });
+        say(&format!(
+            "  IKE SA {}_i {}_r {} {} {}  {} <-> {}  nat(local {}, remote {})",
+            hex(&sa.spi_i),
+            hex(&sa.spi_r),
+            sa.role.as_str(),
+            sa.state.as_str(),
+            suite,
+            sa.local,
+            sa.remote,
+            sa.nat.0,
+            sa.nat.1
+        ));
+        say(&format!("    local  {} ({})", sa.local_id, sa.local_auth));
+        say(&format!(
+            "    remote {} ({})",
+            sa.remote_id.as_deref().unwrap_or("-"),
+            sa.remote_auth.as_deref().unwrap_or("-")
+        ));
+    }
+    for c in &s.child_sas {
+        say(&format!(
+            "  Child SA ESP in {:08x} out {:08x} {}{}",
+            c.spi_in,
+            c.spi_out,
+            c.encryption,
+            c.integrity
+                .as_ref()
+                .map_or(String::new(), |i| format!("/{i}"))
+        ));
+    }
+}
+
+fn describe(ev: &NodeEvent) -> String {
+    match ev {
+        NodeEvent::IkeSaEstablished(id) => format!("event: IKE SA established ({:016x})", id.0),
+        NodeEvent::IkeSaFailed(id, why) => format!("event: IKE SA failed ({:016x}): {why}", id.0),
+        NodeEvent::IkeSaDeleted(id) => format!("event: IKE SA deleted ({:016x})", id.0),
+        NodeEvent::ChildSaInstalled { spi_in, spi_out } => {
+            format!("event: Child SA installed (in {spi_in:08x}, out {spi_out:08x})")
+        }
+        NodeEvent::ChildSaFailed(why) => format!("event: Child SA failed: {why}"),
+        NodeEvent::ChildSaDeleted { spi_in } => {
+            format!("event: Child SA deleted (in {spi_in:08x})")
+        }
+        NodeEvent::Inbound(p) => format!("event: inbound packet of {} octets", p.len()),
+        other => format!("event: {other:?}"),
+    }
+}
+
+async fn next_event(
+    h: &mut NodeHandle,
+    deadline: tokio::time::Instant,
+) -> Result<NodeEvent, String> {
+    let ev = tokio::time::timeout_at(deadline, h.events.recv())
+        .await
+        .map_err(|_| "timed out".to_string())?
+        .ok_or_else(|| "node stopped".to_string())?;
+    say(&describe(&ev));
+    Ok(ev)
+}
+
+async fn run(a: Args, cfg: Config) -> Result<(), String> {
+    let local = a.local.ok_or("--local is required")?;
+    let remote = a.remote.ok_or("--remote is required")?;
+    let peer = SocketAddr::new(remote, a.ike_port);
+    let node = Node::bind(NodeConfig {
+        name: "probe".into(),
+        ike: Arc::new(cfg),
+        bind: local,
+        ike_port: a.ike_port,
+        natt_port: a.natt_port,
+        peer: Some(peer),
+        peer_natt_port: a.peer_natt_port,
+    })
+    .await
+    .map_err(|e| format!("binding {local} ports {}/{}: {e}", a.ike_port, a.natt_port))?;
+    let mut h = node
+        .spawn(default_provider())
+        .map_err(|e| format!("starting the node: {e}"))?;
+    say(&format!(
+        "listening on IKE {} and NAT-T {}{}",
+        h.ike_addr,
+        h.natt_addr,
+        if a.initiate {
+            ", initiating"
+        } else {
+            ", waiting for the peer"
+        }
+    ));
+    if a.initiate {
+        h.initiate(peer).await.map_err(|e| e.to_string())?;
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(a.timeout);
+    // Phase 1: IKE SA and its first Child SA.
+    let (mut ike_id, mut child_up) = (None, false);
+    while ike_id.is_none() || !child_up {
+        match next_event(&mut h, deadline)
+            .await
+            .map_err(|e| format!("{e} before the SAs were up"))?
+        {
+            NodeEvent::IkeSaEstablished(id) => ike_id = Some(id),
+            NodeEvent::ChildSaInstalled { .. } => child_up = true,
+            NodeEvent::IkeSaFailed(_, why) => return Err(format!("IKE SA failed: {why}")),
+            NodeEvent::ChildSaFailed(why) => return Err(format!("Child SA failed: {why}")),
+            NodeEvent::IkeSaDeleted(_) => {
+                return Err("IKE SA deleted before the Child SA was up".into());
+            }
+            _ => {}
+        }
+    }
+    let snap = h.snapshot().await.map_err(|e| e.to_string())?;
+    print_snapshot(&snap);
+    say("ESTABLISHED");
+    let id = ike_id.ok_or("no IKE SA")?;
+    // Phase 2: the delete, from us or from the peer.
+    if let Some(secs) = a.delete_after {
+        tokio::time::sleep(Duration::from_secs(secs)).await;
+        say("deleting the IKE SA");
+        h.delete_ike(id).await.map_err(|e| e.to_string())?;
+    } else {
+        say("waiting for the peer to delete the IKE SA");
+    }
+    let mut child_deleted = false;
+    loop {
+        match next_event(&mut h, deadline)
+            .await
+            .map_err(|e| format!("{e} waiting for the delete"))?
+        {
+            NodeEvent::IkeSaDeleted(d) if d == id => break,
+            NodeEvent::ChildSaDeleted { .. } => child_deleted = true,
+            NodeEvent::IkeSaFailed(d, why) if d == id => {
+                return Err(format!("IKE SA failed during the delete: {why}"));
+            }
+            _ => {}
+        }
+    }
+    // Let the node send its last response before looking at the state.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    while let Ok(ev) = h.events.try_recv() {
+        if matches!(ev, NodeEvent::ChildSaDeleted { .. }) {
+            child_deleted = true;
+        }
+        say(&describe(&ev));
+    }
+    let snap = h.snapshot().await.map_err(|e| e.to_string())?;
+    print_snapshot(&snap);
+    let _ = h.shutdown().await;
+    if !snap.ike_sas.is_empty() || !snap.child_sas.is_empty() {
+        return Err("SAs left over after the delete".into());
+    }
+    if !child_deleted {
+        return Err("the Child SA was not reported deleted".into());
+    }
+    say("DELETED");
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args(std::env::args().skip(1)) {
+        Ok(a) => a,
+        Err(e) => {
+            if !e.is_empty() {
+                eprintln!("interop_probe: {e}");
+            }
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let cfg = match build_config(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("interop_probe: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("interop_probe: tokio runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(args, cfg)) {
+        Ok(()) => {
+            say("RESULT ok");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            say(&format!("RESULT failed: {e}"));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cidr_bounds_match_hand_computation() {
+        let t = cidr("198.51.100.16/28").unwrap();
+        assert_eq!(t.start, "198.51.100.16".parse::<IpAddr>().unwrap());
+        assert_eq!(t.end, "198.51.100.31".parse::<IpAddr>().unwrap());
+        let h = cidr("192.0.2.1").unwrap();
+        assert_eq!((h.start, h.end), (h.start, "192.0.2.1".parse().unwrap()));
+        assert!(cidr("10.0.0.0/33").is_err());
+        assert!(cidr("nonsense/8").is_err());
+    }
+
+    #[test]
+    fn proposals_follow_strongswan_notation() {
+        let (e, i, p, g) = proposal("aes128-sha256-ecp256", true).unwrap();
+        assert_eq!(e, vec![Encr::AesCbc128]);
+        assert_eq!(i, vec![Integ::HmacSha256_128]);
+        assert_eq!(p, vec![Prf::HmacSha256]);
+        assert_eq!(g, vec![Group::Ecp256]);
+        let (e, i, p, _) = proposal("aes256gcm16-sha384-modp3072", true).unwrap();
+        assert_eq!(e, vec![Encr::AesGcm16_256]);
+        assert!(i.is_empty());
+        assert_eq!(p, vec![Prf::HmacSha384]);
+        assert!(proposal("aes128-ecp256", true).is_err());
+        assert!(proposal("aes128gcm16-aes128-sha256-ecp256", true).is_err());
+        assert!(proposal("des-sha1-modp1024", true).is_err());
+    }
+}

@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# First interop of Negotiator's IKEv2 core with strongSwan, IKE only (no ESP traffic).
+#
+# Negotiator (crates/daemon/examples/interop_probe.rs) runs in netns lab-a (192.0.2.1,
+# a.lab.example); strongSwan 5.9 (the lab's charon) in netns lab-b (192.0.2.2,
+# b.lab.example). For each authentication and each combination of who initiates and who
+# deletes, the run passes when
+#   - the probe reports the IKE SA and its Child SA up,
+#   - `swanctl --list-sas` on b shows the IKE SA ESTABLISHED (IKEv2) and the Child SA
+#     INSTALLED,
+#   - the IKE SA delete (INFORMATIONAL) from the chosen side completes on both sides: the
+#     probe sees it and exits 0, and b lists no SA afterwards.
+#
+# usage: interop/probe.sh [SCENARIO...]
+#   scenarios: psk cert-rsa cert-ecdsa (default: all). Each runs four ways:
+#   <we|ss>-init x <we|ss>-delete (we = Negotiator, ss = strongSwan).
+# Environment:
+#   LAB          the lab folder (default: ../shared/lab next to the repository)
+#   LAB_STATE    its state folder (default /tmp/labstate; the lab itself is read-only)
+#   IKE_PROPOSALS, ESP_PROPOSALS   strongSwan's proposals (defaults below)
+#   FRAGMENTATION  strongSwan's `fragmentation` for certificate runs (default yes; we do
+#                  not announce RFC 7383 support, so charon must not fragment anyway)
+#   KEEP=1       leave charon b running at the end
+# Output: one "PASS <run>" / "FAIL <run>: why" line per run, then
+# "probe: N passed, M failed"; logs under $LAB_STATE/probe/. Needs root.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+LAB="${LAB:-$(cd "$REPO/../shared/lab" && pwd)}"
+export LAB_STATE="${LAB_STATE:-/tmp/labstate}"
+# shellcheck source=/dev/null
+source "$LAB/lib.sh"
+lab_need_root
+
+IKE_PROPOSALS="${IKE_PROPOSALS:-aes128-sha256-ecp256, aes256gcm16-prfsha384-curve25519, aes256-sha384-modp3072}"
+ESP_PROPOSALS="${ESP_PROPOSALS:-aes128gcm16, aes128-sha256}"
+FRAGMENTATION="${FRAGMENTATION:-yes}"
+PEER="$LAB/strongswan-peer.sh"
+OUT="$LAB_STATE/probe"
+mkdir -p "$OUT"
+chmod 700 "$OUT"
+
+scenarios=("$@")
+[ "${#scenarios[@]}" -gt 0 ] || scenarios=(psk cert-rsa cert-ecdsa)
+
+log() { printf '[probe %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+
+# --- lab and probe binary -----------------------------------------------------------------
+"$LAB/install-deps.sh"
+"$LAB/up.sh"
+"$LAB/pki.sh"
+# Negotiator owns lab-a's UDP 500/4500: no charon there.
+"$PEER" stop a
+"$PEER" status b >/dev/null 2>&1 || "$PEER" start b
+
+log "building the probe"
+(cd "$REPO" && cargo build -q -p negotiator-daemon --example interop_probe)
+PROBE="$REPO/target/debug/examples/interop_probe"
+[ -x "$PROBE" ] || lab_die "probe binary $PROBE missing"
+
+# PKCS#8 versions of our keys (pki writes PKCS#1 / SEC1).
+for kind in rsa ecdsa; do
+  openssl pkcs8 -topk8 -nocrypt -in "$LAB_STATE/pki/a-$kind.key" -out "$OUT/a-$kind.p8" 2>/dev/null
+  chmod 600 "$OUT/a-$kind.p8"
+done
+
+B_SW="$LAB_STATE/b/swanctl"
+PSK="probe-psk-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+
+# Renders and loads b's configuration for one scenario.
+configure_b() {
+  local scen="$1" tmpl cert=none
+  rm -f "$B_SW"/x509/* "$B_SW"/private/* "$B_SW"/x509ca/*
+  case "$scen" in
+    psk) tmpl=ikev2-psk ;;
+    cert-*)
+      tmpl=ikev2-cert
+      # strongSwan authenticates with ECDSA in both cert scenarios; ours varies.
+      cert=b-ecdsa.pem
+      cp "$LAB_STATE/pki/ca.pem" "$B_SW/x509ca/ca.pem"
+      cp "$LAB_STATE/pki/b-ecdsa.pem" "$B_SW/x509/$cert"
+      cp "$LAB_STATE/pki/b-ecdsa.key" "$B_SW/private/b-ecdsa.pem"
+      ;;
+  esac
+  lab_render "$REPO/interop/conf/$tmpl.conf.in" \
+    LOCAL_ADDR="${LAB_ADDR[b]}" REMOTE_ADDR="${LAB_ADDR[a]}" \
+    LOCAL_TS="${LAB_INNER_NET[b]}" REMOTE_TS="${LAB_INNER_NET[a]}" \
+    LOCAL_ID="${LAB_FQDN[b]}" REMOTE_ID="${LAB_FQDN[a]}" LOCAL_CERT="$cert" PSK="$PSK" \
+    IKE_PROPOSALS="$IKE_PROPOSALS" ESP_PROPOSALS="$ESP_PROPOSALS" \
+    FRAGMENTATION="$FRAGMENTATION" > "$B_SW/swanctl.conf"
+  "$PEER" swanctl b --terminate --ike lab --timeout 5 >/dev/null 2>&1 || true
+  "$PEER" swanctl b --load-all --clear > "$OUT/load-b.out" 2>&1 ||
+    { cat "$OUT/load-b.out" >&2; return 1; }
+}
+
+probe_auth_args() {
+  case "$1" in
+    psk) echo --psk "$PSK" ;;
+    cert-rsa) echo --cert "$LAB_STATE/pki/a-rsa.pem" --key "$OUT/a-rsa.p8" --ca "$LAB_STATE/pki/ca.pem" ;;
+    cert-ecdsa) echo --cert "$LAB_STATE/pki/a-ecdsa.pem" --key "$OUT/a-ecdsa.p8" --ca "$LAB_STATE/pki/ca.pem" ;;
+  esac
+}
+
+# Waits up to $3 seconds for a line matching $2 in file $1.
+wait_for_line() {
+  local f="$1" re="$2" t="$3" i
+  for ((i = 0; i < t * 10; i++)); do
+    grep -q -- "$re" "$f" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+passed=0
+failed=0
+probe_pid=""
+
+cleanup_probe() {
+  if [ -n "$probe_pid" ] && kill -0 "$probe_pid" 2>/dev/null; then
+    kill "$probe_pid" 2>/dev/null || true
+    wait "$probe_pid" 2>/dev/null || true
+  fi
+  probe_pid=""
+}
+trap cleanup_probe EXIT
+
+# One run: scenario, who initiates (we|ss), who deletes (we|ss).
+run_one() {
+  local scen="$1" init="$2" del="$3" name="$1/$2-init/$3-delete"
+  local base="$OUT/${scen}_${init}-init_${del}-delete"
+  local args=() rc
+  : > "$base.out"; : > "$base.log"
+  local fail=""
+  configure_b "$scen" || { echo "FAIL $name: swanctl --load-all on b"; failed=$((failed + 1)); return; }
+  # shellcheck disable=SC2207
+  args=($(probe_auth_args "$scen"))
+  args+=(--local "${LAB_ADDR[a]}" --remote "${LAB_ADDR[b]}"
+         --id "${LAB_FQDN[a]}" --remote-id "${LAB_FQDN[b]}"
+         --local-ts "${LAB_INNER_NET[a]}" --remote-ts "${LAB_INNER_NET[b]}" --timeout 40)
+  [ "$init" = we ] && args+=(--initiate)
+  [ "$del" = we ] && args+=(--delete-after 3)
+  # charon's log for this run only.
+  local charon_log; charon_log="$("$PEER" log b)"
+  local log_start; log_start=$(wc -l < "$charon_log")
+  RUST_LOG="${RUST_LOG:-info}" ip netns exec "${LAB_NS[a]}" "$PROBE" "${args[@]}" \
+    > "$base.out" 2> "$base.log" &
+  probe_pid=$!
+  if ! wait_for_line "$base.out" "probe: listening" 10; then
+    fail="probe did not start"
+  elif [ "$init" = ss ]; then
+    "$PEER" swanctl b --initiate --child lab --timeout 20 > "$base.initiate" 2>&1 ||
+      fail="swanctl --initiate failed ($(tail -1 "$base.initiate"))"
+  fi
+  if [ -z "$fail" ] && ! wait_for_line "$base.out" "probe: ESTABLISHED" 25; then
+    fail="probe did not report the SAs up: $(grep -m1 -E 'RESULT|failed' "$base.out" || tail -1 "$base.log")"
+  fi
+  if [ -z "$fail" ]; then
+    "$PEER" swanctl b --list-sas > "$base.sas" 2>&1 || true
+    grep -q "ESTABLISHED, IKEv2" "$base.sas" || fail="b: no ESTABLISHED IKEv2 SA"
+    [ -n "$fail" ] || grep -q "INSTALLED, TUNNEL" "$base.sas" || fail="b: no INSTALLED Child SA"
+  fi
+  if [ -z "$fail" ] && [ "$del" = ss ]; then
+    "$PEER" swanctl b --terminate --ike lab --timeout 10 > "$base.terminate" 2>&1 ||
+      fail="swanctl --terminate failed ($(tail -1 "$base.terminate"))"
+  fi
+  if [ -n "$probe_pid" ]; then
+    if [ -z "$fail" ]; then
+      rc=0
+      wait "$probe_pid" || rc=$?
+      probe_pid=""
+      [ "$rc" = 0 ] || fail="probe exit status $rc: $(grep -m1 RESULT "$base.out" || true)"
+    else
+      cleanup_probe
+    fi
+  fi
+  if [ -z "$fail" ]; then
+    "$PEER" swanctl b --list-sas > "$base.sas-after" 2>&1 || true
+    if grep -q "^lab: " "$base.sas-after"; then fail="b still lists the SA after the delete"; fi
+  fi
+  tail -n +"$((log_start + 1))" "$charon_log" > "$base.charon.log" || true
+  if [ -z "$fail" ]; then
+    echo "PASS $name"
+    passed=$((passed + 1))
+  else
+    echo "FAIL $name: $fail"
+    echo "  (logs: $base.{out,log,charon.log})"
+    failed=$((failed + 1))
+    # Leave nothing behind for the next run.
+    "$PEER" swanctl b --terminate --ike lab --force --timeout 5 >/dev/null 2>&1 || true
+  fi
+}
+
+for scen in "${scenarios[@]}"; do
+  case "$scen" in psk|cert-rsa|cert-ecdsa) ;; *) lab_die "unknown scenario $scen";; esac
+  for init in we ss; do
+    for del in we ss; do
+      run_one "$scen" "$init" "$del"
+    done
+  done
+done
+
+[ -n "${KEEP:-}" ] || "$PEER" stop b
+echo "probe: $passed passed, $failed failed"
+[ "$failed" = 0 ]
