@@ -391,7 +391,12 @@ pub fn validate_path(
         })?),
         None => None,
     };
+    let mut by_subject: HashMap<name::NameKey, Vec<usize>> = HashMap::new();
+    for (i, c) in all.iter().enumerate() {
+        by_subject.entry(c.subject.key()).or_default().push(i);
+    }
     let ctx = Ctx {
+        by_subject,
         opts: options,
         user_set,
         required_eku,
@@ -419,6 +424,8 @@ pub(crate) struct Ctx<'a> {
     sig_checks: Cell<usize>,
     steps: Cell<usize>,
     signer_stack: RefCell<Vec<usize>>,
+    /// Certificates by normalised subject name (for issuer lookup in O(1)).
+    by_subject: HashMap<name::NameKey, Vec<usize>>,
 }
 
 /// Keeps the most informative failure seen while searching.
@@ -456,6 +463,11 @@ pub(crate) fn verify_raw(
 }
 
 impl Ctx<'_> {
+    /// Indices of the certificates whose subject is `n`.
+    pub(super) fn subjects(&self, n: &name::Name) -> &[usize] {
+        self.by_subject.get(&n.key()).map_or(&[], Vec::as_slice)
+    }
+
     fn is_anchor(&self, i: usize) -> bool {
         self.anchor_of.get(i).copied().flatten().is_some()
     }
@@ -555,8 +567,11 @@ impl Ctx<'_> {
     ) -> Option<ValidatedPath> {
         let cur = *chain.last()?;
         let c = &self.all[cur];
-        let mut cands: Vec<usize> = (0..self.all.len())
-            .filter(|&j| j != cur && self.all[j].subject == c.issuer)
+        let mut cands: Vec<usize> = self
+            .subjects(&c.issuer)
+            .iter()
+            .copied()
+            .filter(|&j| j != cur)
             .filter(|&j| {
                 !self.is_anchor(j)
                     || only_anchor.is_none_or(|a| self.anchor_of[j] == self.anchor_of[a])
@@ -602,7 +617,11 @@ impl Ctx<'_> {
                     ErrorKind::Signature
                 };
                 best.record(
-                    chain.len() * 2,
+                    if kind == ErrorKind::Budget {
+                        10_000
+                    } else {
+                        chain.len() * 2
+                    },
                     err(
                         kind,
                         Some(c),

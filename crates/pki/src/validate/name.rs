@@ -46,7 +46,18 @@ fn rdn_eq(a: &[Attr], b: &[Attr]) -> bool {
             .all(|(x, y)| x.oid == y.oid && x.value == y.value)
 }
 
+/// A hashable form of a Name that is equal exactly when the Names compare equal.
+pub(crate) type NameKey = Vec<Vec<(Vec<u8>, AttrValue)>>;
+
 impl Name {
+    /// The comparison key (type and normalised value of every attribute).
+    pub fn key(&self) -> NameKey {
+        self.rdns
+            .iter()
+            .map(|r| r.iter().map(|a| (a.oid.clone(), a.value.clone())).collect())
+            .collect()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.rdns.is_empty()
     }

@@ -164,8 +164,8 @@ impl Ctx<'_> {
                 cands.push(j);
             }
         }
-        for j in 0..self.all.len() {
-            if self.all[j].subject == crl.issuer && !cands.contains(&j) {
+        for &j in self.subjects(&crl.issuer) {
+            if !cands.contains(&j) {
                 cands.push(j);
             }
         }
