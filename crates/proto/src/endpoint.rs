@@ -241,6 +241,10 @@ struct IkeSa {
     sk_pr: Option<Secret>,
     peer_rfc7427: bool,
     peer_certreq: bool,
+    /// The peer announced IKEV2_FRAGMENTATION_SUPPORTED (RFC 7383).
+    peer_frag: bool,
+    /// Fragments (RFC 7383) of the message being received.
+    reassembly: Option<crate::frag::Reassembly>,
     nat_local: bool,
     nat_remote: bool,
     next_request_mid: u32,
@@ -536,6 +540,8 @@ impl Endpoint {
             sk_pr: None,
             peer_rfc7427: false,
             peer_certreq: false,
+            peer_frag: false,
+            reassembly: None,
             nat_local: false,
             nat_remote: false,
             next_request_mid: 0,
@@ -587,6 +593,11 @@ impl Endpoint {
         payloads.push(notify(
             NotifyType::SIGNATURE_HASH_ALGORITHMS,
             SIG_HASHES.to_vec(),
+        ));
+        // We reassemble fragmented messages (RFC 7383); we do not fragment our own yet.
+        payloads.push(notify(
+            NotifyType::IKEV2_FRAGMENTATION_SUPPORTED,
+            Vec::new(),
         ));
         let msg = Message {
             header: sa.header(ExchangeType::IKE_SA_INIT, 0, false),
@@ -696,6 +707,11 @@ impl Endpoint {
                     if n.notify_type == NotifyType::SIGNATURE_HASH_ALGORITHMS =>
                 {
                     sa.peer_rfc7427 = true;
+                }
+                PayloadBody::Notify(n)
+                    if n.notify_type == NotifyType::IKEV2_FRAGMENTATION_SUPPORTED =>
+                {
+                    sa.peer_frag = true;
                 }
                 _ => {}
             }
@@ -1095,6 +1111,8 @@ impl Endpoint {
             .payloads
             .iter()
             .any(|p| matches!(p.body, PayloadBody::CertReq(_)));
+        let peer_frag =
+            find_notify(&msg.payloads, NotifyType::IKEV2_FRAGMENTATION_SUPPORTED).is_some();
         let mut sa = IkeSa {
             role: Role::Responder,
             state: IkeState::InitAnswered,
@@ -1118,6 +1136,8 @@ impl Endpoint {
             sk_pr: None,
             peer_rfc7427,
             peer_certreq,
+            peer_frag,
+            reassembly: None,
             nat_local: false,
             nat_remote: false,
             next_request_mid: 0,
@@ -1161,6 +1181,12 @@ impl Endpoint {
             NotifyType::SIGNATURE_HASH_ALGORITHMS,
             SIG_HASHES.to_vec(),
         ));
+        if sa.peer_frag {
+            payloads.push(notify(
+                NotifyType::IKEV2_FRAGMENTATION_SUPPORTED,
+                Vec::new(),
+            ));
+        }
         let resp = Message {
             header: sa.header(ExchangeType::IKE_SA_INIT, 0, true),
             payloads,
@@ -1480,7 +1506,7 @@ impl Endpoint {
         let mid = sa.next_request_mid;
         let header = sa.header(exchange, mid, false);
         let keys = sa.keys.as_mut().ok_or(ProtoError::Internal("no keys"))?;
-        let data = keys.seal_raw(&*provider, header, first_inner, inner, false)?;
+        let data = keys.seal_raw(&*provider, header, first_inner, inner, None)?;
         sa.next_request_mid = mid.wrapping_add(1);
         sa.pending = Some(Pending {
             mid,
@@ -1761,13 +1787,18 @@ impl Endpoint {
             }
             return;
         }
-        // Everything else is protected.
-        let Some(sk) = msg.payloads.iter().find_map(|p| match &p.body {
-            PayloadBody::Sk(sk) => Some(sk),
+        // Everything else is protected: one SK payload, or one SKF fragment (RFC 7383).
+        let Some(body) = msg.payloads.iter().find_map(|p| match &p.body {
+            b @ (PayloadBody::Sk(_) | PayloadBody::Skf(_)) => Some(b),
             _ => None,
         }) else {
             debug!(%remote, "unprotected message after IKE_SA_INIT; dropped");
             return;
+        };
+        let (enc_data, sk_first, fragment) = match body {
+            PayloadBody::Sk(sk) => (&sk.data, sk.first_inner, None),
+            PayloadBody::Skf(f) => (&f.data, f.first_inner, Some(f)),
+            _ => return,
         };
         let mid = header.message_id;
         if is_response {
@@ -1780,8 +1811,10 @@ impl Endpoint {
             return;
         } else if mid.wrapping_add(1) == sa.expected_peer_mid {
             // §2.1: a retransmitted request gets the cached response, if authentic.
-            if let (Some((cmid, resp)), Some(keys)) = (&sa.cached_response, &sa.keys) {
-                if *cmid == mid && keys.open_raw(data, &sk.data).is_ok() {
+            // For a fragmented request, fragment 1 stands for the whole (RFC 7383 §2.6.1).
+            let first = fragment.is_none_or(|f| f.number == 1);
+            if let (Some((cmid, resp)), Some(keys), true) = (&sa.cached_response, &sa.keys, first) {
+                if *cmid == mid && keys.open_raw(data, enc_data).is_ok() {
                     trace!(mid, "retransmitted request; resending cached response");
                     let t = Transmit {
                         local: sa.local,
@@ -1801,7 +1834,47 @@ impl Endpoint {
             return;
         }
         let Some(keys) = &sa.keys else { return };
-        let inner = match keys.open(data, sk) {
+        let opened = match fragment {
+            None => keys.open_raw(data, enc_data).map(|plain| (plain, sk_first)),
+            Some(f) => match keys.open_raw(data, enc_data) {
+                Err(e) => Err(e),
+                Ok(plain) => {
+                    let r = crate::frag::add(
+                        &mut sa.reassembly,
+                        mid,
+                        is_response,
+                        f.number,
+                        f.total,
+                        f.first_inner,
+                        plain,
+                    );
+                    match r {
+                        Ok(crate::frag::Fragment::Incomplete) => {
+                            trace!(mid, number = f.number, total = f.total, "fragment stored");
+                            sa.last_recv = now;
+                            return;
+                        }
+                        Ok(crate::frag::Fragment::Complete(first, whole)) => {
+                            debug!(
+                                mid,
+                                total = f.total,
+                                len = whole.len(),
+                                "fragmented message reassembled"
+                            );
+                            Ok((whole, first))
+                        }
+                        Err(e) => {
+                            debug!(%remote, "fragment refused: {e}");
+                            return;
+                        }
+                    }
+                }
+            },
+        };
+        let parsed = opened.and_then(|(plain, first)| {
+            negotiator_wire::v2::parse_payloads(first, &plain).map_err(ProtoError::InnerSyntax)
+        });
+        let inner = match parsed {
             Ok(i) => i,
             Err(ProtoError::InnerSyntax(e)) if !is_response => {
                 debug!(%remote, "malformed protected request: {e}");
@@ -2376,3 +2449,144 @@ fn _assert_send(e: Endpoint) -> impl Send {
 
 #[allow(dead_code)]
 const _: Duration = Duration::from_secs(0);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{EspProposal, IkeProposal, RetransmitConfig, default_child_lifetime};
+    use negotiator_crypto::{Encr, Integ, Prf, default_provider};
+    use negotiator_wire::v2::encode_payloads;
+
+    struct Counter(u32);
+    impl SpiAllocator for Counter {
+        fn allocate_spi(&mut self) -> u32 {
+            self.0 += 1;
+            self.0
+        }
+        fn release_spi(&mut self, _: u32) {}
+    }
+
+    fn config(id: &str) -> Config {
+        let (l, r) = (
+            negotiator_sadb::TsRange::any_v4(),
+            negotiator_sadb::TsRange::any_v4(),
+        );
+        Config {
+            local_id: Identity::fqdn(id),
+            remote_id: None,
+            local_auth: LocalAuth::Psk(Secret::new(b"fragments".to_vec())),
+            remote_auth: RemoteAuth::Psk(Secret::new(b"fragments".to_vec())),
+            ike_proposals: vec![IkeProposal {
+                encr: vec![Encr::AesCbc128],
+                integ: vec![Integ::HmacSha256_128],
+                prf: vec![Prf::HmacSha256],
+                groups: vec![Group::Curve25519],
+            }],
+            esp_proposals: vec![EspProposal {
+                encr: vec![Encr::AesGcm16_128],
+                integ: vec![],
+            }],
+            local_ts: vec![l],
+            remote_ts: vec![r],
+            retransmit: RetransmitConfig::default(),
+            cookie_threshold: 100,
+            half_open_timeout: Duration::from_secs(30),
+            dpd_interval: None,
+            child_lifetime: default_child_lifetime(),
+            replay_window: 64,
+            force_udp_encap: false,
+            key_log: None,
+        }
+    }
+
+    /// Moves datagrams until both are quiet; returns what b sent.
+    fn pump(a: &mut Endpoint, b: &mut Endpoint, now: Instant) -> Vec<Transmit> {
+        let (mut sa, mut sb) = (Counter(1000), Counter(2000));
+        let mut from_b = Vec::new();
+        loop {
+            let mut moved = false;
+            while let Some(t) = a.poll_transmit() {
+                moved = true;
+                b.handle_datagram(now, t.remote, t.local, &t.data, &mut sb);
+            }
+            while let Some(t) = b.poll_transmit() {
+                moved = true;
+                a.handle_datagram(now, t.remote, t.local, &t.data, &mut sa);
+                from_b.push(t);
+            }
+            if !moved {
+                return from_b;
+            }
+        }
+    }
+
+    #[test]
+    fn fragmented_request_is_reassembled_in_any_order_and_answered_once() {
+        let now = Instant::now();
+        let p = default_provider();
+        let ia: SocketAddr = "192.0.2.1:500".parse().unwrap();
+        let ib: SocketAddr = "192.0.2.2:500".parse().unwrap();
+        let mut a = Endpoint::new(Arc::new(config("a")), p.clone(), (now, 0)).unwrap();
+        let mut b = Endpoint::new(Arc::new(config("b")), p.clone(), (now, 0)).unwrap();
+        let id = a.initiate(now, ia, ib).unwrap();
+        pump(&mut a, &mut b, now);
+        let ib_sas = b.ike_sas();
+        assert_eq!(ib_sas.len(), 1);
+        assert_eq!(ib_sas[0].state, IkeState::Established);
+        // Both announced fragmentation support in IKE_SA_INIT.
+        let key = id.0.to_be_bytes();
+        assert!(a.sas[&key].peer_frag);
+        assert!(b.sas[&ib_sas[0].id.0.to_be_bytes()].peer_frag);
+        // a sends an INFORMATIONAL request (Delete of the IKE SA plus a notify to make it
+        // longer) as three SKF fragments, last first, fragment 1 twice.
+        let inner = vec![
+            notify(NotifyType(40000), vec![0x5a; 100]),
+            Payload::new(PayloadBody::Delete(Delete {
+                protocol: ProtocolId::IKE,
+                spi_size: 0,
+                spis: Vec::new(),
+            })),
+        ];
+        let mut plain = Vec::new();
+        let first = encode_payloads(&inner, &mut plain);
+        let chunks: Vec<Vec<u8>> = plain.chunks(50).map(<[u8]>::to_vec).collect();
+        assert_eq!(chunks.len(), 3);
+        let sa = a.sas.get_mut(&key).unwrap();
+        let mid = sa.next_request_mid;
+        let header = sa.header(ExchangeType::INFORMATIONAL, mid, false);
+        let keys = sa.keys.as_mut().unwrap();
+        let mut frags = Vec::new();
+        for (i, c) in chunks.iter().enumerate() {
+            let n = u16::try_from(i + 1).unwrap();
+            let np = if n == 1 { first } else { PayloadType::NONE };
+            frags.push(
+                keys.seal_raw(&*p, header.clone(), np, c.clone(), Some((n, 3)))
+                    .unwrap(),
+            );
+        }
+        let mut spis = Counter(3000);
+        for i in [2usize, 0, 0] {
+            b.handle_datagram(now, ib, ia, &frags[i], &mut spis);
+            assert!(
+                b.poll_transmit().is_none(),
+                "no answer before the last fragment"
+            );
+        }
+        // A forged fragment 2 (one bit flipped in its ciphertext) is ignored.
+        let mut forged = frags[1].clone();
+        let at = forged.len() - 20;
+        forged[at] ^= 1;
+        b.handle_datagram(now, ib, ia, &forged, &mut spis);
+        assert!(b.poll_transmit().is_none());
+        assert_eq!(b.ike_sas().len(), 1);
+        b.handle_datagram(now, ib, ia, &frags[1], &mut spis);
+        let resp = b
+            .poll_transmit()
+            .expect("the reassembled request is answered");
+        assert_eq!(Header::parse(&resp.data).unwrap().message_id, mid);
+        assert!(b.ike_sas().is_empty(), "the Delete inside took effect");
+        assert!(
+            std::iter::from_fn(|| b.poll_event()).any(|e| matches!(e, Event::IkeSaDeleted { .. }))
+        );
+    }
+}

@@ -10,8 +10,11 @@
 //! narrowing, INFORMATIONAL (Child SA and IKE SA delete, liveness checks), retransmission
 //! with backoff and replay of cached responses (§2.1), INVALID_KE_PAYLOAD retry (§1.2),
 //! COOKIE above a half-open threshold (§2.6), NAT detection (§2.23), unknown critical
-//! payload handling (§2.5). CREATE_CHILD_SA (rekeying) and fragmentation (RFC 7383) are
-//! issue 3; until then a CREATE_CHILD_SA request is answered with NO_ADDITIONAL_SAS.
+//! payload handling (§2.5), port float to the NAT-T port (§2.23, with
+//! [`Endpoint::set_natt_ports`]), reassembly of received fragments (RFC 7383; we announce
+//! IKEV2_FRAGMENTATION_SUPPORTED but do not fragment what we send yet). CREATE_CHILD_SA
+//! (rekeying) is issue 3; until then a CREATE_CHILD_SA request is answered with
+//! NO_ADDITIONAL_SAS.
 
 #![forbid(unsafe_code)]
 
@@ -19,6 +22,7 @@ mod auth;
 mod config;
 mod endpoint;
 mod error;
+mod frag;
 pub mod proposal;
 mod sk;
 pub mod ts;
