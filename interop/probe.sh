@@ -12,14 +12,19 @@
 #     probe sees it and exits 0, and b lists no SA afterwards.
 #
 # usage: interop/probe.sh [SCENARIO...]
-#   scenarios: psk cert-rsa cert-ecdsa (default: all). Each runs four ways:
+#   scenarios (default: all), each run four ways:
+#     psk          IKEv2 PSK, FQDN identities
+#     cert-rsa     our RSA-2048 certificate, strongSwan's ECDSA P-256 one
+#     cert-ecdsa   ECDSA P-256 on both sides
+#     cert-rsa-rsa RSA-2048 on both sides: strongSwan's IKE_AUTH exceeds 1280 octets and
+#                  comes as RFC 7383 fragments (we announce support), which we reassemble
+#   in
 #   <we|ss>-init x <we|ss>-delete (we = Negotiator, ss = strongSwan).
 # Environment:
 #   LAB          the lab folder (default: ../shared/lab next to the repository)
 #   LAB_STATE    its state folder (default /tmp/labstate; the lab itself is read-only)
 #   IKE_PROPOSALS, ESP_PROPOSALS   strongSwan's proposals (defaults below)
-#   FRAGMENTATION  strongSwan's `fragmentation` for certificate runs (default yes; we do
-#                  not announce RFC 7383 support, so charon must not fragment anyway)
+#   FRAGMENTATION  strongSwan's `fragmentation` for certificate runs (default yes)
 #   KEEP=1       leave charon b running at the end
 # Output: one "PASS <run>" / "FAIL <run>: why" line per run, then
 # "probe: N passed, M failed"; logs under $LAB_STATE/probe/. Needs root.
@@ -41,7 +46,7 @@ mkdir -p "$OUT"
 chmod 700 "$OUT"
 
 scenarios=("$@")
-[ "${#scenarios[@]}" -gt 0 ] || scenarios=(psk cert-rsa cert-ecdsa)
+[ "${#scenarios[@]}" -gt 0 ] || scenarios=(psk cert-rsa cert-ecdsa cert-rsa-rsa)
 
 log() { printf '[probe %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 
@@ -75,11 +80,13 @@ configure_b() {
     psk) tmpl=ikev2-psk ;;
     cert-*)
       tmpl=ikev2-cert
-      # strongSwan authenticates with ECDSA in both cert scenarios; ours varies.
-      cert=b-ecdsa.pem
+      # strongSwan's key: RSA only in cert-rsa-rsa.
+      local kind=ecdsa
+      [ "$scen" = cert-rsa-rsa ] && kind=rsa
+      cert=b-$kind.pem
       cp "$LAB_STATE/pki/ca.pem" "$B_SW/x509ca/ca.pem"
-      cp "$LAB_STATE/pki/b-ecdsa.pem" "$B_SW/x509/$cert"
-      cp "$LAB_STATE/pki/b-ecdsa.key" "$B_SW/private/b-ecdsa.pem"
+      cp "$LAB_STATE/pki/b-$kind.pem" "$B_SW/x509/$cert"
+      cp "$LAB_STATE/pki/b-$kind.key" "$B_SW/private/b-$kind.pem"
       ;;
   esac
   lab_render "$REPO/interop/conf/$tmpl.conf.in" \
@@ -96,7 +103,7 @@ configure_b() {
 probe_auth_args() {
   case "$1" in
     psk) echo --psk "$PSK" ;;
-    cert-rsa) echo --cert "$LAB_STATE/pki/a-rsa.pem" --key "$OUT/a-rsa.p8" --ca "$LAB_STATE/pki/ca.pem" ;;
+    cert-rsa|cert-rsa-rsa) echo --cert "$LAB_STATE/pki/a-rsa.pem" --key "$OUT/a-rsa.p8" --ca "$LAB_STATE/pki/ca.pem" ;;
     cert-ecdsa) echo --cert "$LAB_STATE/pki/a-ecdsa.pem" --key "$OUT/a-ecdsa.p8" --ca "$LAB_STATE/pki/ca.pem" ;;
   esac
 }
@@ -191,7 +198,7 @@ run_one() {
 }
 
 for scen in "${scenarios[@]}"; do
-  case "$scen" in psk|cert-rsa|cert-ecdsa) ;; *) lab_die "unknown scenario $scen";; esac
+  case "$scen" in psk|cert-rsa|cert-ecdsa|cert-rsa-rsa) ;; *) lab_die "unknown scenario $scen";; esac
   for init in we ss; do
     for del in we ss; do
       run_one "$scen" "$init" "$del"
