@@ -26,6 +26,7 @@
 
 pub(crate) mod cert;
 pub(crate) mod der;
+mod dsa;
 mod identity;
 pub(crate) mod name;
 mod nc;
@@ -397,6 +398,7 @@ pub fn validate_path(
     }
     let ctx = Ctx {
         by_subject,
+        dsa_params: RefCell::new(HashMap::new()),
         opts: options,
         user_set,
         required_eku,
@@ -426,6 +428,8 @@ pub(crate) struct Ctx<'a> {
     signer_stack: RefCell<Vec<usize>>,
     /// Certificates by normalised subject name (for issuer lookup in O(1)).
     by_subject: HashMap<name::NameKey, Vec<usize>>,
+    /// DSA domain parameters inherited by parameter-less DSA keys on the current path.
+    dsa_params: RefCell<HashMap<usize, Vec<u8>>>,
 }
 
 /// Keeps the most informative failure seen while searching.
@@ -443,15 +447,21 @@ impl Best {
     }
 }
 
+/// Verifies `sig` over `msg` with the key `spki`; `inherited` supplies DSA
+/// domain parameters for a DSA key that carries none.
 pub(crate) fn verify_raw(
     spki: &[u8],
     spki_alg: &[u8],
+    inherited: Option<&[u8]>,
     sig_alg: &[u8],
     msg: &[u8],
     sig: &[u8],
 ) -> Result<(), String> {
-    if spki_alg == [0x2a, 0x86, 0x48, 0xce, 0x38, 0x04, 0x01] {
-        return Err("DSA keys are not supported".into());
+    if spki_alg == dsa::OID_DSA || dsa::is_dsa_sig_alg(sig_alg) {
+        if spki_alg != dsa::OID_DSA || !dsa::is_dsa_sig_alg(sig_alg) {
+            return Err("unsupported: signature algorithm does not match the key".into());
+        }
+        return dsa::verify(spki, inherited, sig_alg, msg, sig);
     }
     let scheme = negotiator_crypto::SignatureScheme::from_algorithm_identifier(sig_alg)
         .ok_or_else(|| "unsupported signature algorithm".to_string())?;
@@ -474,8 +484,22 @@ impl Ctx<'_> {
 
     /// Signature of `child` by `issuer`'s key, cached and budgeted.
     fn cert_sig(&self, child: usize, issuer: usize) -> Result<(), String> {
-        if let Some(r) = self.sig_cache.borrow().get(&(child, issuer)) {
-            return r.clone();
+        let i = &self.all[issuer];
+        // A DSA key without parameters inherits them from its own issuer
+        // (§6.1.4(f)); until the path above it is known the check is deferred,
+        // and validate_chain repeats it with the inherited parameters.
+        let inherited = if i.spki_alg == dsa::OID_DSA && dsa::needs_params(&i.spki) {
+            match self.dsa_params.borrow().get(&issuer) {
+                Some(p) => Some(p.clone()),
+                None => return Ok(()),
+            }
+        } else {
+            None
+        };
+        if inherited.is_none() {
+            if let Some(r) = self.sig_cache.borrow().get(&(child, issuer)) {
+                return r.clone();
+            }
         }
         let n = self.sig_checks.get() + 1;
         self.sig_checks.set(n);
@@ -483,11 +507,19 @@ impl Ctx<'_> {
             return Err("signature check budget exhausted".into());
         }
         let c = &self.all[child];
-        let i = &self.all[issuer];
-        let r = verify_raw(&i.spki, &i.spki_alg, &c.sig_alg, &c.tbs, &c.signature);
-        self.sig_cache
-            .borrow_mut()
-            .insert((child, issuer), r.clone());
+        let r = verify_raw(
+            &i.spki,
+            &i.spki_alg,
+            inherited.as_deref(),
+            &c.sig_alg,
+            &c.tbs,
+            &c.signature,
+        );
+        if inherited.is_none() {
+            self.sig_cache
+                .borrow_mut()
+                .insert((child, issuer), r.clone());
+        }
         r
     }
 
@@ -782,6 +814,7 @@ impl Ctx<'_> {
         };
         let mut max_path_length = n;
         let mut working_issuer = anchor.subject.clone();
+        let mut working_dsa = dsa::params_of(&anchor.spki);
 
         for i in 1..=n {
             let pos = n - i;
@@ -792,8 +825,29 @@ impl Ctx<'_> {
             if let Some(d) = c.defects.first() {
                 return Err(e(ErrorKind::Profile, (*d).to_string()));
             }
-            // (a)(1) signature (cached from building).
-            if let Err(msg) = self.cert_sig(idx, chain[pos + 1]) {
+            // (a)(1) signature (cached from building, except for inherited DSA parameters).
+            let issuer_idx = chain[pos + 1];
+            if dsa::needs_params(&self.all[issuer_idx].spki) {
+                match &working_dsa {
+                    Some(p) => {
+                        self.dsa_params.borrow_mut().insert(issuer_idx, p.clone());
+                    }
+                    None => {
+                        return Err(e(
+                            ErrorKind::UnsupportedAlgorithm,
+                            "the issuer's DSA key has no parameters to inherit".into(),
+                        ));
+                    }
+                }
+            }
+            if c.spki_alg == dsa::OID_DSA {
+                if let Some(p) = dsa::params_of(&c.spki) {
+                    working_dsa = Some(p);
+                }
+            } else {
+                working_dsa = None;
+            }
+            if let Err(msg) = self.cert_sig(idx, issuer_idx) {
                 return Err(e(ErrorKind::Signature, msg));
             }
             // (a)(2) validity.

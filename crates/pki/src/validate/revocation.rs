@@ -134,15 +134,28 @@ impl Ctx<'_> {
     }
 
     fn crl_sig(&self, crl: usize, signer: usize) -> Result<(), String> {
-        if let Some(r) = self.crl_sig_cache.borrow().get(&(crl, signer)) {
-            return r.clone();
+        // Inherited DSA parameters depend on the path, so such results are not cached.
+        let inherited = self.dsa_params.borrow().get(&signer).cloned();
+        if inherited.is_none() {
+            if let Some(r) = self.crl_sig_cache.borrow().get(&(crl, signer)) {
+                return r.clone();
+            }
         }
         let l = &self.crls[crl];
         let s = &self.all[signer];
-        let r = verify_raw(&s.spki, &s.spki_alg, &l.sig_alg, l.tbs(), &l.signature);
-        self.crl_sig_cache
-            .borrow_mut()
-            .insert((crl, signer), r.clone());
+        let r = verify_raw(
+            &s.spki,
+            &s.spki_alg,
+            inherited.as_deref(),
+            &l.sig_alg,
+            l.tbs(),
+            &l.signature,
+        );
+        if inherited.is_none() {
+            self.crl_sig_cache
+                .borrow_mut()
+                .insert((crl, signer), r.clone());
+        }
         r
     }
 

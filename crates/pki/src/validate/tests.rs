@@ -376,6 +376,24 @@ fn signature_budget() {
 }
 
 #[test]
+fn dsa_signatures() {
+    agree("leafDSA.pem", &[], &["rootDSA.pem"], &[]).expect("valid DSA chain");
+    // One bit of the signature flipped: refused by us and by openssl.
+    let mut leaf = load("leafDSA.pem").remove(0);
+    let n = leaf.len();
+    leaf[n - 3] ^= 0x01;
+    let e = validate_path(
+        &leaf,
+        &[],
+        &load("rootDSA.pem"),
+        &[],
+        &ValidationOptions::at(at()),
+    )
+    .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Signature, "{e}");
+}
+
+#[test]
 fn leaf_that_is_an_anchor() {
     let p = ours("rootB.pem", &[], &["rootB.pem"], &[], RevocationMode::Off).expect("trusted");
     assert_eq!(p.path, ["O=Domain B, CN=Root B"]);

@@ -94,6 +94,11 @@ openssl ca -config ca.cnf -revoke revokedA.pem -keyfile intA.key -cert intA.pem 
 openssl ca -config ca.cnf -gencrl -keyfile intA.key -cert intA.pem -out intA.crl 2>/dev/null
 : > db/index.txt
 openssl ca -config ca.cnf -gencrl -keyfile rootA.key -cert rootA.pem -out rootA.crl 2>/dev/null
+# a DSA CA (SHA-256 signatures) and a leaf under it
+openssl genpkey -genparam -algorithm DSA -pkeyopt dsa_paramgen_bits:2048 -pkeyopt dsa_paramgen_q_bits:256 -out dsaparam.pem 2>/dev/null
+openssl genpkey -paramfile dsaparam.pem -out rootDSA.key 2>/dev/null
+openssl req -new -x509 -config ext.cnf -key rootDSA.key -subj "/O=Domain D/CN=DSA Root" -days 7300 -extensions root -out rootDSA.pem 2>/dev/null
+sign leafDSA "/O=Domain D/CN=vpn.d.example" rootDSA leaf
 # hostile bundle: many CA certificates named like Sub A, with other keys
 for i in $(seq 1 40); do sign "evil$i" "/O=Domain A/CN=Sub A" rootC ca; done
 cat evil*.pem > evil-bundle.pem
