@@ -17,5 +17,11 @@ fuzz_target!(|data: &[u8]| {
     let mut opts = ValidationOptions::at(1_700_000_000);
     opts.revocation = RevocationMode::Soft;
     let v = data.to_vec();
-    let _ = validate_path(data, std::slice::from_ref(&v), std::slice::from_ref(&v), std::slice::from_ref(&v), &opts);
+    let _ = validate_path(
+        data,
+        std::slice::from_ref(&v),
+        std::slice::from_ref(&v),
+        std::slice::from_ref(&v),
+        &opts,
+    );
 });
