@@ -5,8 +5,8 @@
 use super::cert::{Cert, DistributionPoint, DpName, ku};
 use super::name::{GeneralName, Name};
 use super::{
-    Ctx, ErrorKind, MAX_CRL_SIGNER_DEPTH, RevocationMode, RevocationStatus, ValidationError, err,
-    verify_raw,
+    Ctx, ErrorKind, MAX_CRL_SIGNER_DEPTH, MAX_CRL_STEPS, RevocationMode, RevocationStatus,
+    ValidationError, err, verify_raw,
 };
 use crate::crl::Crl;
 
@@ -133,6 +133,13 @@ impl Ctx<'_> {
         Ok((overall, notes))
     }
 
+    /// Counts one CRL examined; false once [`MAX_CRL_STEPS`] is exceeded.
+    fn crl_step(&self) -> bool {
+        let n = self.crl_steps.get() + 1;
+        self.crl_steps.set(n);
+        n <= MAX_CRL_STEPS
+    }
+
     fn crl_sig(&self, crl: usize, signer: usize) -> Result<(), String> {
         // Inherited DSA parameters depend on the path, so such results are not cached.
         let inherited = self.dsa_params.borrow().get(&signer).cloned();
@@ -250,6 +257,9 @@ impl Ctx<'_> {
                 if crl.is_delta() {
                     continue;
                 }
+                if !self.crl_step() {
+                    return Status::Unknown("CRL processing budget exhausted".into());
+                }
                 // (b)(1) issuer.
                 if let Some(ci) = &dp.crl_issuer {
                     let indirect = crl.idp.as_ref().is_some_and(|i| i.indirect);
@@ -349,6 +359,9 @@ impl Ctx<'_> {
                 let mut delta: Option<usize> = None;
                 if self.opts.use_deltas {
                     for d in 0..self.crls.len() {
+                        if !self.crl_step() {
+                            return Status::Unknown("CRL processing budget exhausted".into());
+                        }
                         let dl = &self.crls[d];
                         let Some(base) = &dl.delta_base else { continue };
                         let Some(num) = &crl.crl_number else { continue };

@@ -394,6 +394,34 @@ fn dsa_signatures() {
 }
 
 #[test]
+fn many_forged_crls_are_bounded() {
+    // 4,000 copies of Sub A's CRL with a corrupted signature: none is usable,
+    // the leaf's status is unknown, and the work stays bounded.
+    let mut bad = load("intA.crl").remove(0);
+    let n = bad.len();
+    bad[n - 2] ^= 0x5a;
+    let crls = vec![bad; 4000];
+    let mut o = ValidationOptions::at(at());
+    o.revocation = RevocationMode::Soft;
+    let t = Instant::now();
+    let p = validate_path(
+        &load("leafA.pem").remove(0),
+        &load("intA.pem"),
+        &load("rootA.pem"),
+        &crls,
+        &o,
+    )
+    .expect("soft mode accepts unknown status");
+    assert!(t.elapsed().as_secs() < 20, "took {:?}", t.elapsed());
+    assert_eq!(p.revocation, RevocationStatus::Unknown);
+    assert!(
+        p.revocation_details[0].contains("verifies the CRL signature"),
+        "{:?}",
+        p.revocation_details
+    );
+}
+
+#[test]
 fn leaf_that_is_an_anchor() {
     let p = ours("rootB.pem", &[], &["rootB.pem"], &[], RevocationMode::Off).expect("trusted");
     assert_eq!(p.path, ["O=Domain B, CN=Root B"]);
