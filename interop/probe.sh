@@ -18,6 +18,8 @@
 #     cert-ecdsa   ECDSA P-256 on both sides
 #     cert-rsa-rsa RSA-2048 on both sides: strongSwan's IKE_AUTH exceeds 1280 octets and
 #                  comes as RFC 7383 fragments (we announce support), which we reassemble
+#     negative     failures that must be named in one line: wrong PSK, proposal
+#                  mismatch, traffic selector mismatch, untrusted CA; each both ways
 #   in
 #   <we|ss>-init x <we|ss>-delete (we = Negotiator, ss = strongSwan).
 # Environment:
@@ -25,6 +27,7 @@
 #   LAB_STATE    its state folder (default /tmp/labstate; the lab itself is read-only)
 #   IKE_PROPOSALS, ESP_PROPOSALS   strongSwan's proposals (defaults below)
 #   FRAGMENTATION  strongSwan's `fragmentation` for certificate runs (default yes)
+#   PROBE_ARGS   extra options for the probe (e.g. --ike aes256-sha384-modp3072)
 #   KEEP=1       leave charon b running at the end
 # Output: one "PASS <run>" / "FAIL <run>: why" line per run, then
 # "probe: N passed, M failed"; logs under $LAB_STATE/probe/. Needs root.
@@ -46,7 +49,7 @@ mkdir -p "$OUT"
 chmod 700 "$OUT"
 
 scenarios=("$@")
-[ "${#scenarios[@]}" -gt 0 ] || scenarios=(psk cert-rsa cert-ecdsa cert-rsa-rsa)
+[ "${#scenarios[@]}" -gt 0 ] || scenarios=(psk cert-rsa cert-ecdsa cert-rsa-rsa negative)
 
 log() { printf '[probe %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 
@@ -144,6 +147,8 @@ run_one() {
   args+=(--local "${LAB_ADDR[a]}" --remote "${LAB_ADDR[b]}"
          --id "${LAB_FQDN[a]}" --remote-id "${LAB_FQDN[b]}"
          --local-ts "${LAB_INNER_NET[a]}" --remote-ts "${LAB_INNER_NET[b]}" --timeout 40)
+  # shellcheck disable=SC2206
+  [ -n "${PROBE_ARGS:-}" ] && args+=(${PROBE_ARGS})
   [ "$init" = we ] && args+=(--initiate)
   [ "$del" = we ] && args+=(--delete-after 3)
   # charon's log for this run only.
@@ -197,8 +202,71 @@ run_one() {
   fi
 }
 
+# A negotiation that must fail: scenario config on b, who initiates, a name, the regex that
+# must appear in the probe's stdout or log, then the probe's options (replacing the TS and
+# adding to the credentials of the scenario; later options override earlier ones).
+run_neg() {
+  local scen="$1" init="$2" what="$3" expect="$4"; shift 4
+  local name="negative/$what/$init-init" base="$OUT/neg_${what}_${init}-init" fail=""
+  configure_b "$scen" || { echo "FAIL $name: swanctl --load-all on b"; failed=$((failed + 1)); return; }
+  local args=()
+  # shellcheck disable=SC2207
+  args=($(probe_auth_args "$scen"))
+  args+=(--local "${LAB_ADDR[a]}" --remote "${LAB_ADDR[b]}"
+         --id "${LAB_FQDN[a]}" --remote-id "${LAB_FQDN[b]}" --timeout 12 "$@")
+  [ "$init" = we ] && args+=(--initiate)
+  ip netns exec "${LAB_NS[a]}" "$PROBE" "${args[@]}" > "$base.out" 2> "$base.log" &
+  probe_pid=$!
+  if ! wait_for_line "$base.out" "probe: listening" 10; then
+    fail="probe did not start"
+  elif [ "$init" = ss ]; then
+    "$PEER" swanctl b --initiate --child lab --timeout 8 > "$base.initiate" 2>&1 &&
+      fail="strongSwan reports success"
+  fi
+  if [ -z "$fail" ]; then
+    if ! wait_for_line "$base.out" "probe: RESULT" 14 && ! grep -qE -- "$expect" "$base.log"; then
+      fail="neither a RESULT line nor the expected log line"
+    elif grep -q "probe: RESULT ok" "$base.out"; then
+      fail="the probe succeeded"
+    elif ! grep -qE -- "$expect" "$base.out" "$base.log"; then
+      fail="cause not named (wanted /$expect/): $(grep -m1 RESULT "$base.out" || true)"
+    fi
+  fi
+  cleanup_probe
+  "$PEER" swanctl b --terminate --ike lab --force --timeout 5 >/dev/null 2>&1 || true
+  if [ -z "$fail" ]; then
+    echo "PASS $name: $(grep -hoE -m1 -- "$expect.*" "$base.out" "$base.log" | head -1 | cut -c1-150)"
+    passed=$((passed + 1))
+  else
+    echo "FAIL $name: $fail"
+    echo "  (logs: $base.{out,log})"
+    failed=$((failed + 1))
+  fi
+}
+
+run_negative() {
+  local ts_ok=(--local-ts "${LAB_INNER_NET[a]}" --remote-ts "${LAB_INNER_NET[b]}")
+  # A CA that signed nothing the peer has.
+  if [ ! -f "$OUT/other-ca.pem" ]; then
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+      -subj "/O=Elsewhere/CN=Other CA" -keyout "$OUT/other-ca.key" -out "$OUT/other-ca.pem" 2>/dev/null
+  fi
+  run_neg psk we wrong-psk "AUTHENTICATION_FAILED" "${ts_ok[@]}" --psk wrong-secret
+  run_neg psk ss wrong-psk "pre-shared key mismatch" "${ts_ok[@]}" --psk wrong-secret
+  run_neg psk we proposal "NO_PROPOSAL_CHOSEN" "${ts_ok[@]}" --ike aes256gcm16-prfsha512-ecp384
+  run_neg psk ss proposal "no proposal chosen: peer offered" "${ts_ok[@]}" --ike aes256gcm16-prfsha512-ecp384
+  run_neg psk we ts "TS_UNACCEPTABLE" --local-ts 10.1.0.0/24 --remote-ts "${LAB_INNER_NET[b]}"
+  run_neg psk ss ts "traffic selectors unacceptable" --local-ts "${LAB_INNER_NET[a]}" --remote-ts 10.9.0.0/24
+  run_neg cert-ecdsa we unknown-ca "certificate of b.lab.example refused" "${ts_ok[@]}" --ca "$OUT/other-ca.pem"
+  run_neg cert-ecdsa ss unknown-ca "certificate of b.lab.example refused" "${ts_ok[@]}" --ca "$OUT/other-ca.pem"
+}
+
 for scen in "${scenarios[@]}"; do
-  case "$scen" in psk|cert-rsa|cert-ecdsa|cert-rsa-rsa) ;; *) lab_die "unknown scenario $scen";; esac
+  case "$scen" in
+    psk|cert-rsa|cert-ecdsa|cert-rsa-rsa) ;;
+    negative) run_negative; continue ;;
+    *) lab_die "unknown scenario $scen";;
+  esac
   for init in we ss; do
     for del in we ss; do
       run_one "$scen" "$init" "$del"

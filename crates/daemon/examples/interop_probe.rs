@@ -540,6 +540,45 @@ async fn run(a: Args, cfg: Config) -> Result<(), String> {
             ", waiting for the peer"
         }
     ));
+    let r = exercise(&a, &mut h, peer).await;
+    if r.is_err() {
+        // Leave no half-working SA behind on the peer (e.g. IKE SA up, Child SA refused).
+        tidy_up(&mut h).await;
+    }
+    let _ = h.shutdown().await;
+    r
+}
+
+/// Deletes every established IKE SA, waiting up to 3 s for the deletes to complete.
+async fn tidy_up(h: &mut NodeHandle) {
+    let Ok(snap) = h.snapshot().await else { return };
+    let ids: Vec<_> = snap
+        .ike_sas
+        .iter()
+        .filter(|s| s.state == negotiator_proto::IkeState::Established)
+        .map(|s| s.id)
+        .collect();
+    if ids.is_empty() {
+        return;
+    }
+    for id in &ids {
+        say(&format!("cleanup: deleting IKE SA {:016x}", id.0));
+        let _ = h.delete_ike(*id).await;
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+    let mut left = ids.len();
+    while left > 0 {
+        match next_event(h, deadline).await {
+            Ok(NodeEvent::IkeSaDeleted(_) | NodeEvent::IkeSaFailed(..)) => left -= 1,
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+}
+
+/// Initiates (or waits), checks the SAs come up, then deletes (or waits for the delete).
+async fn exercise(a: &Args, h: &mut NodeHandle, peer: SocketAddr) -> Result<(), String> {
+    let h = &mut *h;
     if a.initiate {
         h.initiate(peer).await.map_err(|e| e.to_string())?;
     }
@@ -547,7 +586,7 @@ async fn run(a: Args, cfg: Config) -> Result<(), String> {
     // Phase 1: IKE SA and its first Child SA.
     let (mut ike_id, mut child_up) = (None, false);
     while ike_id.is_none() || !child_up {
-        match next_event(&mut h, deadline)
+        match next_event(h, deadline)
             .await
             .map_err(|e| format!("{e} before the SAs were up"))?
         {
@@ -575,7 +614,7 @@ async fn run(a: Args, cfg: Config) -> Result<(), String> {
     }
     let mut child_deleted = false;
     loop {
-        match next_event(&mut h, deadline)
+        match next_event(h, deadline)
             .await
             .map_err(|e| format!("{e} waiting for the delete"))?
         {
@@ -597,7 +636,6 @@ async fn run(a: Args, cfg: Config) -> Result<(), String> {
     }
     let snap = h.snapshot().await.map_err(|e| e.to_string())?;
     print_snapshot(&snap);
-    let _ = h.shutdown().await;
     if !snap.ike_sas.is_empty() || !snap.child_sas.is_empty() {
         return Err("SAs left over after the delete".into());
     }
