@@ -587,8 +587,13 @@ impl NodeState {
             Event::ChildSaEstablished { params, .. } => {
                 let mut params = *params;
                 if let Some(e) = params.encap.as_mut() {
-                    e.local_port = self.natt_addr.port();
-                    e.remote_port = self.cfg.peer_natt_port;
+                    // An IKE SA that floated (RFC 7296 §2.23) already carries the NAT-T ports,
+                    // possibly a NAT's mapping of the peer's; one that stayed on the IKE port
+                    // (encapsulation forced without a NAT) gets the configured NAT-T ports.
+                    if e.local_port != self.natt_addr.port() {
+                        e.local_port = self.natt_addr.port();
+                        e.remote_port = self.cfg.peer_natt_port;
+                    }
                 }
                 let spi_in = params.spi_in;
                 let remote_ts = params.remote_ts.clone();
