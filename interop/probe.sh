@@ -28,6 +28,9 @@
 #   IKE_PROPOSALS, ESP_PROPOSALS   strongSwan's proposals (defaults below)
 #   FRAGMENTATION  strongSwan's `fragmentation` for certificate runs (default yes)
 #   PROBE_ARGS   extra options for the probe (e.g. --ike aes256-sha384-modp3072)
+#   CAPTURE=1    capture each positive run on lab-veth-a, let the probe write its IKE keys
+#                (Wireshark table, lab keys only) and check every IKE frame of both sides
+#                with scripts/tshark-check.sh -k (dissected, decrypted, ICVs verified)
 #   KEEP=1       leave charon b running at the end
 # Output: one "PASS <run>" / "FAIL <run>: why" line per run, then
 # "probe: N passed, M failed"; logs under $LAB_STATE/probe/. Needs root.
@@ -152,6 +155,15 @@ run_one() {
   [ "$init" = we ] && args+=(--initiate)
   [ "$del" = we ] && args+=(--delete-after 3)
   # charon's log for this run only.
+  local cap_pid=""
+  if [ -n "${CAPTURE:-}" ]; then
+    rm -f "$base.pcapng" "$base.keys"
+    ip netns exec "${LAB_NS[a]}" tshark -q -i "${LAB_VETH[a]}" -f "udp port 500 or udp port 4500" \
+      -w "$base.pcapng" > "$base.tshark.err" 2>&1 &
+    cap_pid=$!
+    wait_for_line "$base.tshark.err" "Capturing on" 10 || true
+    args+=(--keylog "$base.keys")
+  fi
   local charon_log; charon_log="$("$PEER" log b)"
   local log_start; log_start=$(wc -l < "$charon_log")
   RUST_LOG="${RUST_LOG:-info}" ip netns exec "${LAB_NS[a]}" "$PROBE" "${args[@]}" \
@@ -190,6 +202,15 @@ run_one() {
     if grep -q "^lab: " "$base.sas-after"; then fail="b still lists the SA after the delete"; fi
   fi
   tail -n +"$((log_start + 1))" "$charon_log" > "$base.charon.log" || true
+  if [ -n "$cap_pid" ]; then
+    sleep 0.5
+    kill "$cap_pid" 2>/dev/null || true
+    wait "$cap_pid" 2>/dev/null || true
+    if [ -z "$fail" ] && ! "$REPO/scripts/tshark-check.sh" -k "$base.keys" "$base.pcapng" 500 4500 \
+        > "$base.tshark-check" 2>&1; then
+      fail="tshark-check: $(tail -1 "$base.tshark-check")"
+    fi
+  fi
   if [ -z "$fail" ]; then
     echo "PASS $name"
     passed=$((passed + 1))
