@@ -137,8 +137,8 @@ pub fn run(args: VerifyArgs) -> ExitCode {
 fn run_inner(args: &VerifyArgs) -> Result<ExitCode, String> {
     let mut leaf_file = read_file(&args.cert, CERT_LABELS)?;
     let leaf = leaf_file.remove(0);
-    certificate_subject(&leaf)
-        .map_err(|e| format!("{}: not a valid certificate: {e}", args.cert.display()))?;
+    // A leaf that is DER but not a well-formed certificate is reported as
+    // invalid (exit 1) by the validator, not as unreadable input.
     let mut untrusted = leaf_file;
     for p in &args.untrusted {
         untrusted.extend(read_file(p, CERT_LABELS)?);
@@ -246,7 +246,7 @@ fn run_inner(args: &VerifyArgs) -> Result<ExitCode, String> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Err(e) if e.kind == ErrorKind::Malformed => Err(e.to_string()),
+        Err(e) if e.kind == ErrorKind::Malformed && e.position != Some(0) => Err(e.to_string()),
         Err(e) => {
             let revocation = match e.kind {
                 ErrorKind::Revoked => "revoked",

@@ -6,11 +6,15 @@ use super::der::{
 use super::name::{GeneralName, Name, parse_general_name, parse_general_names};
 
 /// Largest certificate accepted (bytes).
-pub const MAX_CERT_LEN: usize = 64 * 1024;
+pub const MAX_CERT_LEN: usize = 1024 * 1024;
 /// Most extensions accepted in one certificate.
 const MAX_EXTENSIONS: usize = 64;
 /// Most policies / mappings / subtrees accepted in one extension.
 const MAX_LIST: usize = 256;
+/// Most subtrees accepted in one nameConstraints list. Large lists are legal
+/// (x509-limbo's nc-dos cases carry over 2,048); the comparison work they cause
+/// is bounded by `nc::MAX_NC_CHECKS` instead.
+const MAX_SUBTREES: usize = 8192;
 
 pub(crate) const OID_ANY_POLICY: &[u8] = &[0x55, 0x1d, 0x20, 0x00];
 pub(crate) const OID_ANY_EKU: &[u8] = &[0x55, 0x1d, 0x25, 0x00];
@@ -107,7 +111,7 @@ impl Cert {
     /// Parses a DER certificate.
     pub fn parse(der: &[u8]) -> DerResult<Cert> {
         if der.len() > MAX_CERT_LEN {
-            return Err(DerError("certificate larger than 64 KiB"));
+            return Err(DerError("certificate larger than 1 MiB"));
         }
         let outer = der::single(der, SEQUENCE, "Certificate is not a SEQUENCE")?;
         let mut r = Reader::new(outer.content);
@@ -543,7 +547,7 @@ fn parse_subtrees(content: &[u8]) -> DerResult<Vec<GeneralName>> {
     let mut r = Reader::new(content);
     let mut out = Vec::new();
     while !r.is_empty() {
-        if out.len() >= MAX_LIST {
+        if out.len() >= MAX_SUBTREES {
             return Err(DerError("too many name-constraint subtrees"));
         }
         let st = r.expect(SEQUENCE, "GeneralSubtree")?;
