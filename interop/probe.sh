@@ -154,16 +154,17 @@ run_one() {
   [ -n "${PROBE_ARGS:-}" ] && args+=(${PROBE_ARGS})
   [ "$init" = we ] && args+=(--initiate)
   [ "$del" = we ] && args+=(--delete-after 3)
-  # charon's log for this run only.
   local cap_pid=""
   if [ -n "${CAPTURE:-}" ]; then
     rm -f "$base.pcapng" "$base.keys"
     ip netns exec "${LAB_NS[a]}" tshark -q -i "${LAB_VETH[a]}" -f "udp port 500 or udp port 4500" \
       -w "$base.pcapng" > "$base.tshark.err" 2>&1 &
     cap_pid=$!
-    wait_for_line "$base.tshark.err" "Capturing on" 10 || true
+    # tshark can take many seconds to start on a loaded machine.
+    wait_for_line "$base.tshark.err" "Capturing on" 40 || fail="the capture did not start"
     args+=(--keylog "$base.keys")
   fi
+  # charon's log for this run only.
   local charon_log; charon_log="$("$PEER" log b)"
   local log_start; log_start=$(wc -l < "$charon_log")
   RUST_LOG="${RUST_LOG:-info}" ip netns exec "${LAB_NS[a]}" "$PROBE" "${args[@]}" \
