@@ -579,8 +579,18 @@ impl Ctx<'_> {
         anchor: usize,
     ) -> Result<ValidatedPath, ValidationError> {
         let c = &self.all[start];
+        // A directly trusted (pinned) certificate need not be a CA; only its
+        // validity period and critical extensions are checked.
         if self.opts.check_anchor {
-            self.check_anchor_cert(c, 0)?;
+            self.check_time(c, 0)?;
+            if let Some(x) = c.unknown_critical.first() {
+                return Err(err(
+                    ErrorKind::UnknownCriticalExtension,
+                    Some(c),
+                    Some(0),
+                    format!("critical extension {} is not understood", oid_to_string(x)),
+                ));
+            }
         }
         Ok(ValidatedPath {
             path: vec![c.subject.to_string()],

@@ -425,6 +425,27 @@ fn many_forged_crls_are_bounded() {
 fn leaf_that_is_an_anchor() {
     let p = ours("rootB.pem", &[], &["rootB.pem"], &[], RevocationMode::Off).expect("trusted");
     assert_eq!(p.path, ["O=Domain B, CN=Root B"]);
+    // A pinned end-entity certificate (not a CA) is accepted as its own anchor.
+    let p = ours(
+        "leafB.pem",
+        &[],
+        &["rootA.pem", "leafB.pem"],
+        &[],
+        RevocationMode::Off,
+    )
+    .expect("pinned");
+    assert_eq!((p.path.len(), p.anchor_index), (1, 1));
+    assert_eq!(p.revocation, RevocationStatus::NotChecked);
+    // The expired leaf stays expired even when pinned.
+    let e = ours(
+        "expiredA.pem",
+        &[],
+        &["expiredA.pem"],
+        &[],
+        RevocationMode::Off,
+    )
+    .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Expired);
 }
 
 #[test]
