@@ -191,7 +191,7 @@ fn init(a: InitArgs) -> Result<(), String> {
         Ca::generate(&a.subject, key_type, validity, now_unix()?).map_err(|e| e.to_string())?;
     ca.save(&a.dir, password.as_bytes())
         .map_err(|e| e.to_string())?;
-    println!(
+    outln!(
         "created CA {:?} ({}) in {}",
         a.subject,
         key_type.name(),
@@ -200,12 +200,29 @@ fn init(a: InitArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// Holds an exclusive lock on the CA directory while it lives, so that concurrent
+/// `ca issue` runs serialise instead of losing each other's records.
+fn lock_ca(dir: &std::path::Path) -> Result<std::fs::File, String> {
+    let path = dir.join(".lock");
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    f.lock()
+        .map_err(|e| format!("cannot lock {}: {e}", path.display()))?;
+    Ok(f)
+}
+
 fn issue(a: IssueArgs) -> Result<(), String> {
-    if a.out.exists() {
-        return Err(format!(
-            "{} already exists; refusing to overwrite",
-            a.out.display()
-        ));
+    for p in std::iter::once(&a.out).chain(a.cert_out.as_ref()) {
+        if p.exists() {
+            return Err(format!(
+                "{} already exists; refusing to overwrite",
+                p.display()
+            ));
+        }
     }
     let validity = days(a.days)?;
     let key_type = parse_key_type(&a.key_type)?;
@@ -221,6 +238,7 @@ fn issue(a: IssueArgs) -> Result<(), String> {
         &[ENV_CA_PASSWORD, ENV_PASSWORD],
         "CA key password: ",
     )?;
+    let _lock = lock_ca(&a.dir)?;
     let mut ca =
         Ca::load(&a.dir, ca_password.as_bytes()).map_err(|e| format!("cannot open CA: {e}"))?;
     let profile_password = get_new_password(
@@ -242,19 +260,33 @@ fn issue(a: IssueArgs) -> Result<(), String> {
         certificate_chain: vec![cert.clone(), ca.certificate_der().to_vec()],
         trust_anchors: vec![ca.certificate_der().to_vec()],
     };
-    profile
-        .save(&a.out, profile_password.as_bytes())
-        .map_err(|e| e.to_string())?;
-    if let Some(p) = &a.cert_out {
-        write_atomic(p, to_pem(&cert).as_bytes(), 0o644).map_err(|e| e.to_string())?;
-    }
-    ca.save_state(&a.dir).map_err(|e| e.to_string())?;
+    // Record first: a certificate that exists must be in the CA's records (so that it can be
+    // revoked); if writing the outputs fails afterwards, the record says what was issued.
+    ca.save_state(&a.dir)
+        .map_err(|e| format!("certificate not issued: cannot record it: {e}"))?;
     let rec = ca
         .issued()
         .last()
         .ok_or_else(|| "internal error: issued certificate not recorded".to_string())?;
-    println!("serial {}", rec.serial);
-    println!("subject {}", rec.subject);
-    println!("not after {}", rec.not_after);
+    let written = |what: &str, e: String| {
+        format!(
+            "certificate serial {} was issued and recorded, but writing {what} failed: {e}",
+            rec.serial
+        )
+    };
+    profile
+        .save(&a.out, profile_password.as_bytes())
+        .map_err(|e| written(&a.out.display().to_string(), e.to_string()))?;
+    if let Some(p) = &a.cert_out {
+        write_atomic(p, to_pem(&cert).as_bytes(), 0o644)
+            .map_err(|e| written(&p.display().to_string(), e.to_string()))?;
+    }
+    outln!("serial {}", rec.serial);
+    outln!("subject {}", rec.subject);
+    outln!("not after {}", rec.not_after);
+    outln!("profile {}", a.out.display());
+    if let Some(p) = &a.cert_out {
+        outln!("certificate {}", p.display());
+    }
     Ok(())
 }

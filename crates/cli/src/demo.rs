@@ -137,7 +137,18 @@ struct FileKeyLog(std::sync::Mutex<std::fs::File>);
 
 impl FileKeyLog {
     fn create(path: &std::path::Path) -> Result<Self, String> {
-        use std::os::unix::fs::OpenOptionsExt;
+        use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+        // Appending to an existing file is fine (Wireshark reads every line), but not to one
+        // that others can read.
+        if let Ok(m) = std::fs::metadata(path) {
+            if m.is_file() && m.mode() & 0o077 != 0 {
+                return Err(format!(
+                    "key log {} is readable by others (mode {:o}); refusing to write keys into it",
+                    path.display(),
+                    m.mode() & 0o777
+                ));
+            }
+        }
         let f = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -164,8 +175,12 @@ impl negotiator_proto::KeyLog for FileKeyLog {
         let line = negotiator_proto::wireshark_ikev2_line(
             spi_i, spi_r, encr, integ, sk_ei, sk_er, sk_ai, sk_ar,
         );
-        if let Ok(mut f) = self.0.lock() {
-            let _ = writeln!(f, "{line}");
+        let r = match self.0.lock() {
+            Ok(mut f) => writeln!(f, "{line}").and_then(|()| f.flush()),
+            Err(_) => Ok(()),
+        };
+        if let Err(e) = r {
+            tracing::warn!("cannot write the key log: {e}");
         }
     }
 }
@@ -467,21 +482,28 @@ async fn run_async(args: DemoArgs) -> Result<(), String> {
         })
         .await?;
         // Bob answers every echo request; alice counts the replies.
+        // At most WINDOW requests are outstanding, as a ping flood would keep them.
+        const WINDOW: u32 = 256;
         let mut replies = 0u32;
         let mut requests_seen = 0u32;
         let total = args.packets;
-        for seq in 1..total {
-            let p = icmp_echo(
+        let mut sent = 1u32;
+        let echo = |seq: u32| {
+            icmp_echo(
                 ALICE_INNER,
                 BOB_INNER,
                 false,
                 0x4e47,
                 u16::try_from(seq % 65536).unwrap_or(0),
-            );
-            ha.send(p).await.map_err(io)?;
-        }
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+            )
+        };
+        // Each reply (or a lost packet's timeout) moves the deadline: 10 s without progress fails.
+        let mut deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         while replies < total {
+            while sent < total && sent - replies < WINDOW {
+                ha.send(echo(sent)).await.map_err(io)?;
+                sent += 1;
+            }
             tokio::select! {
                 ev = hb.events.recv() => {
                     if let Some(NodeEvent::Inbound(p)) = ev {
@@ -498,6 +520,7 @@ async fn run_async(args: DemoArgs) -> Result<(), String> {
                         if let Some((src, dst, true, _)) = parse_echo(&p) {
                             if src == BOB_INNER && dst == ALICE_INNER {
                                 replies += 1;
+                                deadline = tokio::time::Instant::now() + Duration::from_secs(10);
                             }
                         }
                     }
@@ -509,7 +532,7 @@ async fn run_async(args: DemoArgs) -> Result<(), String> {
         }
         Ok::<(), String>(())
     };
-    timeout(Duration::from_secs(60), r)
+    timeout(Duration::from_secs(600), r)
         .await
         .map_err(|_| "demo timed out".to_string())??;
 
@@ -522,7 +545,7 @@ async fn run_async(args: DemoArgs) -> Result<(), String> {
     let sa = ha.snapshot().await.map_err(io)?;
     let sb = hb.snapshot().await.map_err(io)?;
     if args.json {
-        println!("{}", to_json(&sa, &sb));
+        outln!("{}", to_json(&sa, &sb));
     } else {
         print_summary(&args, &sa, &sb);
     }
@@ -592,11 +615,11 @@ fn to_json(a: &Snapshot, b: &Snapshot) -> serde_json::Value {
 }
 
 fn print_summary(args: &DemoArgs, a: &Snapshot, b: &Snapshot) {
-    println!("Negotiator demo: two negotiators on loopback, IKEv2 + ESP-in-UDP\n");
+    outln!("Negotiator demo: two negotiators on loopback, IKEv2 + ESP-in-UDP\n");
     let v = |p: Option<clap::builder::PossibleValue>| {
         p.map(|p| p.get_name().to_string()).unwrap_or_default()
     };
-    println!(
+    outln!(
         "  --group {} --auth {} --cipher {}, {} echo requests through the tunnel, each answered",
         v(args.group.to_possible_value()),
         v(args.auth.to_possible_value()),
@@ -605,14 +628,14 @@ fn print_summary(args: &DemoArgs, a: &Snapshot, b: &Snapshot) {
     );
     for (i, s) in [a, b].into_iter().enumerate() {
         let name = if i == 0 { "alice" } else { "bob" };
-        println!(
+        outln!(
             "\n{name} ({}), IKE {} / ESP-in-UDP {}",
             role_of(i),
             s.ike_addr,
             SocketAddr::new(s.natt_addr.ip(), s.natt_addr.port())
         );
         for sa in &s.ike_sas {
-            println!(
+            outln!(
                 "  IKE SA {}_i {}_r  {}  {}",
                 hex(&sa.spi_i),
                 hex(&sa.spi_r),
@@ -625,15 +648,15 @@ fn print_summary(args: &DemoArgs, a: &Snapshot, b: &Snapshot) {
                     s.group.name()
                 ))
             );
-            println!("    local  {}  ({})", sa.local_id, sa.local_auth);
-            println!(
+            outln!("    local  {}  ({})", sa.local_id, sa.local_auth);
+            outln!(
                 "    remote {}  ({})",
                 sa.remote_id.as_deref().unwrap_or("-"),
                 sa.remote_auth.as_deref().unwrap_or("-")
             );
         }
         for c in &s.child_sas {
-            println!(
+            outln!(
                 "  Child SA ESP {:08x}_i {:08x}_o  {}{}  in {} pkts / {} B, out {} pkts / {} B, replay drops {}",
                 c.spi_in,
                 c.spi_out,
@@ -649,7 +672,7 @@ fn print_summary(args: &DemoArgs, a: &Snapshot, b: &Snapshot) {
             );
         }
     }
-    println!();
+    outln!();
 }
 
 #[cfg(test)]

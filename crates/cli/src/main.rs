@@ -1,5 +1,16 @@
 //! `negotiator`: the command-line front end of Negotiator.
 
+/// `println!` that never panics: a closed pipe ends the program quietly, any other write
+/// error is reported and exits 2.
+macro_rules! outln {
+    () => {
+        $crate::write_stdout(format_args!(""))
+    };
+    ($($t:tt)*) => {
+        $crate::write_stdout(format_args!($($t)*))
+    };
+}
+
 mod bench;
 mod ca_cmd;
 mod demo;
@@ -35,7 +46,10 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(&cli.log);
+    if let Err(e) = init_logging(&cli.log) {
+        eprintln!("negotiator: {e}");
+        return ExitCode::from(2);
+    }
     if let Command::Verify(args) = cli.command {
         return verify_cmd::run(args);
     }
@@ -54,13 +68,31 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(filter: &str) {
+/// Writes one line to standard output (see `outln!`).
+pub(crate) fn write_stdout(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let r = out
+        .write_fmt(args)
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.flush());
+    if let Err(e) = r {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("negotiator: cannot write to standard output: {e}");
+        std::process::exit(2);
+    }
+}
+
+fn init_logging(filter: &str) -> Result<(), String> {
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .map_err(|e| format!("invalid log filter {filter:?} (--log / NEGOTIATOR_LOG): {e}"))?;
     use std::io::IsTerminal;
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .init();
+    Ok(())
 }

@@ -156,7 +156,7 @@ impl CbcKey {
 
     fn check(iv: &[u8], data: &[u8], tag_len: usize) -> Result<[u8; 16], CryptoError> {
         let iv: [u8; 16] = iv.try_into().map_err(|_| CryptoError::InvalidIvLength)?;
-        if data.len() % 16 != 0 {
+        if !data.len().is_multiple_of(16) {
             return Err(CryptoError::InvalidDataLength);
         }
         if tag_len != 0 {

@@ -518,7 +518,10 @@ impl NodeState {
                     let len = u64::try_from(d.payload.len()).unwrap_or(u64::MAX);
                     self.sadb.record_inbound(spi, len, Instant::now());
                     let inner = datagram[d.payload].to_vec();
-                    let _ = self.events.try_send(NodeEvent::Inbound(inner));
+                    if self.events.try_send(NodeEvent::Inbound(inner)).is_err() {
+                        // Like a full receive queue: the packet is dropped, the node goes on.
+                        debug!("application queue full; inbound packet dropped");
+                    }
                 }
                 Err(e) => {
                     let spi = datagram
@@ -555,9 +558,13 @@ impl NodeState {
         while let Some(ev) = self.sadb.poll_event() {
             match ev {
                 SadbEvent::Installed { spi_in, spi_out } => {
-                    let _ = self
-                        .events
-                        .try_send(NodeEvent::ChildSaInstalled { spi_in, spi_out });
+                    info!(
+                        spi_in = %format!("{spi_in:08x}"),
+                        spi_out = %format!("{spi_out:08x}"),
+                        "Child SA installed in the SA database and the ESP engine"
+                    );
+                    self.report(NodeEvent::ChildSaInstalled { spi_in, spi_out })
+                        .await;
                 }
                 SadbEvent::SoftExpired { spi_in } => {
                     // Rekeying by CREATE_CHILD_SA is issue 3; the SA runs until its hard expiry.
@@ -566,23 +573,32 @@ impl NodeState {
                 SadbEvent::HardExpired { spi_in } | SadbEvent::Deleted { spi_in, .. } => {
                     let spi_out = self.esp.outbound_sa(spi_in).map_or(0, |s| s.spi());
                     self.esp.remove(spi_in, spi_out);
-                    let _ = self.events.try_send(NodeEvent::ChildSaDeleted { spi_in });
+                    info!(spi_in = %format!("{spi_in:08x}"), "Child SA removed from the ESP engine");
+                    self.report(NodeEvent::ChildSaDeleted { spi_in }).await;
                 }
                 _ => {}
             }
         }
     }
 
+    /// Reports a lifecycle event; these are never dropped (the receiver applies backpressure).
+    fn report(&self, ev: NodeEvent) -> impl std::future::Future<Output = ()> + Send + use<> {
+        let tx = self.events.clone();
+        async move {
+            let _ = tx.send(ev).await;
+        }
+    }
+
     async fn handle_event(&mut self, ev: Event) {
         match ev {
             Event::IkeSaEstablished { id } => {
-                let _ = self.events.try_send(NodeEvent::IkeSaEstablished(id));
+                self.report(NodeEvent::IkeSaEstablished(id)).await;
             }
             Event::IkeSaFailed { id, reason } => {
-                let _ = self.events.try_send(NodeEvent::IkeSaFailed(id, reason));
+                self.report(NodeEvent::IkeSaFailed(id, reason)).await;
             }
             Event::IkeSaDeleted { id } => {
-                let _ = self.events.try_send(NodeEvent::IkeSaDeleted(id));
+                self.report(NodeEvent::IkeSaDeleted(id)).await;
             }
             Event::ChildSaEstablished { params, .. } => {
                 let mut params = *params;
@@ -623,7 +639,7 @@ impl NodeState {
                 }
             }
             Event::ChildSaFailed { reason, .. } => {
-                let _ = self.events.try_send(NodeEvent::ChildSaFailed(reason));
+                self.report(NodeEvent::ChildSaFailed(reason)).await;
             }
             Event::ChildSaDeleted { spi_in, .. } => {
                 self.sadb.delete(spi_in);

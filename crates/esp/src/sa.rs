@@ -307,7 +307,7 @@ impl EspSa {
             self.stats.replay_drops += 1;
             return Err(EspError::Replay(e));
         }
-        if !self.encr.is_aead() && enc_len % self.encr.block_len() != 0 {
+        if !self.encr.is_aead() && !enc_len.is_multiple_of(self.encr.block_len()) {
             self.stats.malformed += 1;
             return Err(EspError::Malformed(
                 "ciphertext is not a multiple of the block size",

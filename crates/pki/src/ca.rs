@@ -418,7 +418,14 @@ impl Ca {
         };
         let state_path = dir.join(CA_STATE_FILE);
         let issued = match fs::metadata(&state_path) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            // Ca::save always writes the state: a missing file means the record of issued
+            // certificates was lost, and carrying on would hide that.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(PkiError::CaState(format!(
+                    "{} is missing: the record of issued certificates is gone; restore it from a backup",
+                    state_path.display()
+                )));
+            }
             _ => {
                 let data = negotiator_store::read_limited(&state_path, MAX_STATE_FILE)?;
                 let st: State = serde_json::from_slice(&data)

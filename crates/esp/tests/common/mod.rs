@@ -12,7 +12,7 @@ use negotiator_sadb::SaKeys;
 /// Decodes hex (test input only).
 pub fn hex(s: &str) -> Vec<u8> {
     let s: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    assert!(s.len() % 2 == 0);
+    assert!(s.len().is_multiple_of(2));
     s.chunks(2)
         .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap())
         .collect()
