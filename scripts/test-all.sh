@@ -16,6 +16,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 python3 -m pip install -q cryptography-vectors || { echo "FATAL: could not install cryptography-vectors (NIST PKITS data for the pki tests)"; exit 1; }
 
+bin="${CARGO_TARGET_DIR:-target}/release/negotiator"
 passed=0; failed=0; failures=()
 suite() {
     local name="$1"; shift
@@ -23,10 +24,10 @@ suite() {
     if "$@"; then passed=$((passed+1)); else failed=$((failed+1)); failures+=("$name"); echo "FAILED: $name"; fi
 }
 
-suite "cargo test (workspace)" cargo test --workspace --all-targets --quiet
+suite "cargo test (workspace)" cargo test --workspace --all-targets --no-fail-fast --quiet
 suite "release build" cargo build --release --quiet
-suite "demo: every --group/--auth/--cipher combination" scripts/demo-matrix.sh target/release/negotiator
-suite "demo: loopback capture dissected by tshark" scripts/demo-capture-check.sh target/release/negotiator
+suite "demo: every --group/--auth/--cipher combination" scripts/demo-matrix.sh "$bin"
+suite "demo: loopback capture dissected by tshark" scripts/demo-capture-check.sh "$bin"
 suite "capture tools (tshark-check, extractor, key checks)" scripts/capture-tools-test.sh
 
 echo
