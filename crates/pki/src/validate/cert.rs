@@ -278,11 +278,12 @@ impl Cert {
                 _ => {}
             }
         }
-        if let Some(k) = self.key_usage {
-            if k & ku::KEY_CERT_SIGN != 0 && !self.is_ca() {
-                self.defects
-                    .push("keyUsage keyCertSign without basicConstraints cA");
-            }
+        if let Some(k) = self.key_usage
+            && k & ku::KEY_CERT_SIGN != 0
+            && !self.is_ca()
+        {
+            self.defects
+                .push("keyUsage keyCertSign without basicConstraints cA");
         }
         if self.is_ca() && self.ski.is_none() && self.version == 2 {
             self.defects
@@ -553,10 +554,10 @@ fn parse_subtrees(content: &[u8]) -> DerResult<Vec<GeneralName>> {
         let st = r.expect(SEQUENCE, "GeneralSubtree")?;
         let mut sr = Reader::new(st.content);
         let base = parse_general_name(&sr.any()?)?;
-        if let Some(m) = sr.optional(0x80)? {
-            if der::small_uint(&m)? != 0 {
-                return Err(DerError("GeneralSubtree minimum must be 0"));
-            }
+        if let Some(m) = sr.optional(0x80)?
+            && der::small_uint(&m)? != 0
+        {
+            return Err(DerError("GeneralSubtree minimum must be 0"));
         }
         if sr.optional(0x81)?.is_some() {
             return Err(DerError("GeneralSubtree maximum must be absent"));

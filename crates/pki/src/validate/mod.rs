@@ -503,10 +503,10 @@ impl Ctx<'_> {
         } else {
             None
         };
-        if inherited.is_none() {
-            if let Some(r) = self.sig_cache.borrow().get(&(child, issuer)) {
-                return r.clone();
-            }
+        if inherited.is_none()
+            && let Some(r) = self.sig_cache.borrow().get(&(child, issuer))
+        {
+            return r.clone();
         }
         let n = self.sig_checks.get() + 1;
         self.sig_checks.set(n);
@@ -752,10 +752,10 @@ impl Ctx<'_> {
                 "basicConstraints is not marked critical".into(),
             ));
         }
-        if let Some(k) = c.key_usage {
-            if k & ku::KEY_CERT_SIGN == 0 {
-                return Err(e(ErrorKind::KeyUsage, "keyUsage lacks keyCertSign".into()));
-            }
+        if let Some(k) = c.key_usage
+            && k & ku::KEY_CERT_SIGN == 0
+        {
+            return Err(e(ErrorKind::KeyUsage, "keyUsage lacks keyCertSign".into()));
         }
         Ok(())
     }
@@ -928,13 +928,13 @@ impl Ctx<'_> {
             working_issuer = c.subject.clone();
             if let Some(nc) = &c.name_constraints {
                 for b in nc.permitted.iter().flatten().chain(&nc.excluded) {
-                    if let GeneralName::Ip(ip) = b {
-                        if !nc::valid_ip_constraint(ip) {
-                            return Err(e(
-                                ErrorKind::NameConstraints,
-                                "malformed iPAddress name constraint".into(),
-                            ));
-                        }
+                    if let GeneralName::Ip(ip) = b
+                        && !nc::valid_ip_constraint(ip)
+                    {
+                        return Err(e(
+                            ErrorKind::NameConstraints,
+                            "malformed iPAddress name constraint".into(),
+                        ));
                     }
                 }
                 ncs.add(nc.permitted.as_ref(), &nc.excluded);
@@ -980,13 +980,13 @@ impl Ctx<'_> {
                 max_path_length = max_path_length.min(pl as usize);
             }
             // (n) key usage.
-            if let Some(k) = c.key_usage {
-                if k & ku::KEY_CERT_SIGN == 0 {
-                    return Err(e(
-                        ErrorKind::KeyUsage,
-                        "keyUsage lacks keyCertSign but the certificate issued another".into(),
-                    ));
-                }
+            if let Some(k) = c.key_usage
+                && k & ku::KEY_CERT_SIGN == 0
+            {
+                return Err(e(
+                    ErrorKind::KeyUsage,
+                    "keyUsage lacks keyCertSign but the certificate issued another".into(),
+                ));
             }
             // (o) unknown critical extensions.
             if let Some(x) = c.unknown_critical.first() {
@@ -1009,15 +1009,14 @@ impl Ctx<'_> {
                 format!("critical extension {} is not understood", oid_to_string(x)),
             ));
         }
-        if top {
-            if let (Some(req), Some(eku)) = (&self.required_eku, &leaf.eku) {
-                if !eku.iter().any(|x| x == req || x.as_slice() == OID_ANY_EKU) {
-                    return Err(le(
-                        ErrorKind::ExtKeyUsage,
-                        format!("extKeyUsage does not include {}", oid_to_string(req)),
-                    ));
-                }
-            }
+        if top
+            && let (Some(req), Some(eku)) = (&self.required_eku, &leaf.eku)
+            && !eku.iter().any(|x| x == req || x.as_slice() == OID_ANY_EKU)
+        {
+            return Err(le(
+                ErrorKind::ExtKeyUsage,
+                format!("extKeyUsage does not include {}", oid_to_string(req)),
+            ));
         }
         let user = if top { self.user_set.as_deref() } else { None };
         let pols = tree

@@ -124,7 +124,7 @@ fn normalise(tag: u8, c: &[u8]) -> (AttrValue, String) {
         // TeletexString: treat as Latin-1 (what deployed software does).
         0x14 => Some(c.iter().map(|&b| b as char).collect()),
         0x1e => {
-            if c.len() % 2 != 0 {
+            if !c.len().is_multiple_of(2) {
                 None
             } else {
                 let u: Vec<u16> = c
@@ -135,7 +135,7 @@ fn normalise(tag: u8, c: &[u8]) -> (AttrValue, String) {
             }
         }
         0x1c => {
-            if c.len() % 4 != 0 {
+            if !c.len().is_multiple_of(4) {
                 None
             } else {
                 c.chunks_exact(4)

@@ -143,10 +143,10 @@ impl Ctx<'_> {
     fn crl_sig(&self, crl: usize, signer: usize) -> Result<(), String> {
         // Inherited DSA parameters depend on the path, so such results are not cached.
         let inherited = self.dsa_params.borrow().get(&signer).cloned();
-        if inherited.is_none() {
-            if let Some(r) = self.crl_sig_cache.borrow().get(&(crl, signer)) {
-                return r.clone();
-            }
+        if inherited.is_none()
+            && let Some(r) = self.crl_sig_cache.borrow().get(&(crl, signer))
+        {
+            return r.clone();
         }
         let l = &self.crls[crl];
         let s = &self.all[signer];
@@ -198,14 +198,14 @@ impl Ctx<'_> {
                 continue;
             }
             let s = &self.all[j];
-            if let Some(bits) = s.key_usage {
-                if bits & ku::CRL_SIGN == 0 {
-                    why = format!(
-                        "the key of \"{}\" signed the CRL but its keyUsage lacks cRLSign",
-                        s.subject
-                    );
-                    continue;
-                }
+            if let Some(bits) = s.key_usage
+                && bits & ku::CRL_SIGN == 0
+            {
+                why = format!(
+                    "the key of \"{}\" signed the CRL but its keyUsage lacks cRLSign",
+                    s.subject
+                );
+                continue;
             }
             let in_path = chain.get(pos + 1..).unwrap_or(&[]).contains(&j);
             if in_path || self.signer_stack.borrow().contains(&j) {
