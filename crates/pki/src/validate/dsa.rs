@@ -103,7 +103,16 @@ pub(crate) fn verify(
         .content;
     pr.finish("Dss-Parms")
         .map_err(|_| "malformed DSA parameters")?;
-    if p.len() > MAX_P_BITS / 8 + 1 || q.len() > 33 || y.len() > p.len() || g.len() > p.len() {
+    // At least 512-bit p and 160-bit q; at most MAX_P_BITS and 256-bit q.
+    if p.len() < 64
+        || q.len() < 20
+        || g.is_empty()
+        || y.is_empty()
+        || p.len() > MAX_P_BITS / 8 + 1
+        || q.len() > 33
+        || y.len() > p.len()
+        || g.len() > p.len()
+    {
         return Err("unsupported DSA parameter sizes".into());
     }
     let bits = (p.len() as u32 * 8).next_multiple_of(64);
@@ -164,4 +173,59 @@ pub(crate) fn verify(
         .mul_mod(&y.pow_mod(&u2, &p_odd), &p_nz)
         .rem(&q_nz);
     if v == r { Ok(()) } else { Err(bad()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// SPKI with hand-built parameters of the given sizes (values arbitrary).
+    fn spki(p_len: usize, q_len: usize) -> Vec<u8> {
+        let int = |n: usize| -> Vec<u8> {
+            let mut v = vec![0x02];
+            crate::validate::cert::push_len(&mut v, n);
+            v.push(0x7f);
+            v.extend(std::iter::repeat_n(0x01, n.saturating_sub(1)));
+            v.truncate(2 + n + usize::from(n >= 128));
+            v
+        };
+        let mut params = Vec::new();
+        for n in [p_len, q_len, p_len] {
+            params.extend(int(n));
+        }
+        let mut pseq = vec![0x30];
+        crate::validate::cert::push_len(&mut pseq, params.len());
+        pseq.extend(params);
+        let mut alg = vec![0x06, 0x07];
+        alg.extend_from_slice(OID_DSA);
+        alg.extend(pseq);
+        let mut algseq = vec![0x30];
+        crate::validate::cert::push_len(&mut algseq, alg.len());
+        algseq.extend(alg);
+        let y = int(p_len);
+        let mut bits = vec![0x03];
+        crate::validate::cert::push_len(&mut bits, y.len() + 1);
+        bits.push(0);
+        bits.extend(y);
+        let mut body = algseq;
+        body.extend(bits);
+        let mut out = vec![0x30];
+        crate::validate::cert::push_len(&mut out, body.len());
+        out.extend(body);
+        out
+    }
+
+    #[test]
+    fn degenerate_parameters_are_refused_without_panicking() {
+        let alg = [
+            0x30, 0x09, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x38, 0x04, 0x03,
+        ];
+        // r = s = 1
+        let sig = [0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01];
+        for (p, q) in [(0, 0), (1, 1), (8, 4), (64, 0), (128, 20), (400, 20)] {
+            let k = spki(p, q);
+            assert!(verify(&k, None, &alg, b"msg", &sig).is_err(), "p={p} q={q}");
+        }
+        assert!(verify(&[0x30, 0x00], None, &alg, b"msg", &sig).is_err());
+    }
 }
