@@ -9,11 +9,9 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 use negotiator_pki::crl::Crl;
 use negotiator_pki::validate::{
-    PeerIdentity, certificate_subject, matches_identity, parse_rfc3339, read_objects,
+    PeerIdentity, certificate_subject, parse_rfc3339, read_objects, validate_peer,
 };
-use negotiator_pki::{
-    ErrorKind, RevocationMode, RevocationStatus, ValidationError, ValidationOptions, validate_path,
-};
+use negotiator_pki::{ErrorKind, RevocationMode, RevocationStatus, ValidationOptions};
 
 const CERT_LABELS: &[&str] = &["CERTIFICATE", "TRUSTED CERTIFICATE", "X509 CERTIFICATE"];
 const CRL_LABELS: &[&str] = &["X509 CRL"];
@@ -201,26 +199,15 @@ fn run_inner(args: &VerifyArgs) -> Result<ExitCode, String> {
             CrlCheck::Soft => RevocationMode::Soft,
         }
     };
-    let mut result = validate_path(&leaf, &untrusted, &anchors, &crls, &o);
-    if result.is_ok() {
-        let ids = [
-            args.dns.clone().map(PeerIdentity::Dns),
-            args.ip.map(PeerIdentity::Ip),
-            args.email.clone().map(PeerIdentity::Email),
-        ];
-        for id in ids.into_iter().flatten() {
-            if !matches_identity(&leaf, &id) {
-                let subject = certificate_subject(&leaf).unwrap_or_default();
-                result = Err(ValidationError {
-                    kind: ErrorKind::Identity,
-                    subject: Some(subject),
-                    position: Some(0),
-                    detail: format!("{id} is not among its subjectAltName entries"),
-                });
-                break;
-            }
-        }
-    }
+    let ids: Vec<PeerIdentity> = [
+        args.dns.clone().map(PeerIdentity::Dns),
+        args.ip.map(PeerIdentity::Ip),
+        args.email.clone().map(PeerIdentity::Email),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let result = validate_peer(&leaf, &untrusted, &anchors, &crls, &o, &ids);
     match result {
         Ok(p) => {
             if args.json {

@@ -304,6 +304,33 @@ fn err(
     }
 }
 
+/// [`validate_path`] followed by the IKE identity check: every identity in
+/// `identities` (from the peer's ID payload) must appear in the leaf's
+/// subjectAltName ([`matches_identity`]). The error names the failed check
+/// and certificate, ready for the log line that accompanies
+/// AUTHENTICATION_FAILED.
+pub fn validate_peer(
+    leaf: &[u8],
+    intermediates: &[Vec<u8>],
+    anchors: &[Vec<u8>],
+    crls: &[Vec<u8>],
+    options: &ValidationOptions,
+    identities: &[PeerIdentity],
+) -> Result<ValidatedPath, ValidationError> {
+    let p = validate_path(leaf, intermediates, anchors, crls, options)?;
+    for id in identities {
+        if !matches_identity(leaf, id) {
+            return Err(ValidationError {
+                kind: ErrorKind::Identity,
+                subject: p.path.first().cloned(),
+                position: Some(0),
+                detail: format!("{id} is not among its subjectAltName entries"),
+            });
+        }
+    }
+    Ok(p)
+}
+
 /// Parses a DER certificate as the validator does and returns its subject in
 /// one-line form (for tools and error messages).
 pub fn certificate_subject(der: &[u8]) -> Result<String, String> {

@@ -376,6 +376,24 @@ fn signature_budget() {
 }
 
 #[test]
+fn peer_identity() {
+    let leaf = load("leafA.pem").remove(0);
+    let (inter, anchors) = (load("intA.pem"), load("rootA.pem"));
+    let o = ValidationOptions::at(at());
+    let dns = |s: &str| PeerIdentity::Dns(s.to_string());
+    validate_peer(&leaf, &inter, &anchors, &[], &o, &[dns("VPN.a.example")]).expect("SAN match");
+    let e = validate_peer(&leaf, &inter, &anchors, &[], &o, &[dns("vpn.b.example")]).unwrap_err();
+    assert_eq!((e.kind, e.position), (ErrorKind::Identity, Some(0)));
+    assert!(
+        e.to_string().contains("vpn.b.example") && e.to_string().contains("CN=vpn.a.example"),
+        "{e}"
+    );
+    // The subject CN is never used as an identity.
+    let ip = PeerIdentity::Ip("192.0.2.1".parse().expect("ip"));
+    assert!(validate_peer(&leaf, &inter, &anchors, &[], &o, &[ip]).is_err());
+}
+
+#[test]
 fn dsa_signatures() {
     agree("leafDSA.pem", &[], &["rootDSA.pem"], &[]).expect("valid DSA chain");
     // One bit of the signature flipped: refused by us and by openssl.
