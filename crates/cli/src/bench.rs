@@ -91,6 +91,7 @@ fn configs() -> Result<(Config, Config), String> {
             },
             RemoteAuth::Certificate {
                 anchors: vec![ca.certificate_der().to_vec()],
+                crls: Vec::new(),
             },
         ))
     };

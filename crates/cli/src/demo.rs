@@ -260,6 +260,7 @@ fn credentials(args: &DemoArgs) -> Result<(Side, Side), String> {
             },
             remote: RemoteAuth::Certificate {
                 anchors: vec![ca.certificate_der().to_vec()],
+                crls: Vec::new(),
             },
         })
     };

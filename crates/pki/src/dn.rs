@@ -283,7 +283,7 @@ fn value_string(tlv: &d::Tlv<'_>) -> String {
         // TeletexString: treated as Latin-1, as most software does.
         tag::T61_STRING => Some(tlv.content.iter().map(|b| *b as char).collect()),
         tag::BMP_STRING => {
-            if tlv.content.len() % 2 == 0 {
+            if tlv.content.len().is_multiple_of(2) {
                 let units: Vec<u16> = tlv
                     .content
                     .chunks_exact(2)
@@ -295,7 +295,7 @@ fn value_string(tlv: &d::Tlv<'_>) -> String {
             }
         }
         tag::UNIVERSAL_STRING => {
-            if tlv.content.len() % 4 == 0 {
+            if tlv.content.len().is_multiple_of(4) {
                 tlv.content
                     .chunks_exact(4)
                     .map(|c| char::from_u32(u32::from_be_bytes([c[0], c[1], c[2], c[3]])))

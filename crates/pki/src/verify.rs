@@ -59,13 +59,13 @@ fn check_issuer(
 ) -> Result<(), PkiError> {
     match issuer.basic_constraints {
         Some((true, path_len)) => {
-            if let Some(pl) = path_len {
-                if intermediates_below as u64 > pl {
-                    return Err(PkiError::PathLenExceeded {
-                        subject: issuer.display_name(),
-                        path_len: pl,
-                    });
-                }
+            if let Some(pl) = path_len
+                && intermediates_below as u64 > pl
+            {
+                return Err(PkiError::PathLenExceeded {
+                    subject: issuer.display_name(),
+                    path_len: pl,
+                });
             }
         }
         // A v1 trust anchor without extensions is trusted by configuration.
