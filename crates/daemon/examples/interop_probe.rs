@@ -333,7 +333,7 @@ fn build_config(a: &Args) -> Result<Config, String> {
                     key: Arc::new(key),
                     chain,
                 },
-                RemoteAuth::Certificate { anchors },
+                RemoteAuth::Certificate { anchors, crls: Vec::new() },
             )
         }
         _ => return Err("give either --psk or all of --cert, --key and --ca".into()),

@@ -140,6 +140,9 @@ pub enum RemoteAuth {
     Certificate {
         /// Trust anchors (DER certificates), possibly of several CA domains.
         anchors: Vec<Vec<u8>>,
+        /// CRLs (DER); when any are given, every certificate of the path must have a
+        /// known, unrevoked status (RFC 5280 §6.3).
+        crls: Vec<Vec<u8>>,
     },
 }
 
@@ -147,9 +150,10 @@ impl fmt::Debug for RemoteAuth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Psk(_) => f.write_str("Psk(..)"),
-            Self::Certificate { anchors } => f
+            Self::Certificate { anchors, crls } => f
                 .debug_struct("Certificate")
                 .field("anchors", &anchors.len())
+                .field("crls", &crls.len())
                 .finish(),
         }
     }

@@ -195,7 +195,8 @@ enum Request {
 
 struct Pending {
     mid: u32,
-    data: Vec<u8>,
+    /// The request's datagrams: one, or its RFC 7383 fragments.
+    data: Vec<Vec<u8>>,
     kind: Request,
     retries: u32,
     deadline: Instant,
@@ -251,7 +252,8 @@ struct IkeSa {
     expected_peer_mid: u32,
     pending: Option<Pending>,
     queued: VecDeque<Request>,
-    cached_response: Option<(u32, Vec<u8>)>,
+    /// The last response (message ID, datagrams: one, or its fragments).
+    cached_response: Option<(u32, Vec<Vec<u8>>)>,
     pending_child: Option<PendingChild>,
     children: Vec<ChildSa>,
     remote_id: Option<Identity>,
@@ -317,6 +319,9 @@ impl std::fmt::Debug for Endpoint {
 }
 
 const NONCE_LEN: usize = 32;
+/// Largest IKE message we send unfragmented once the peer supports RFC 7383: what fits a
+/// 1280-octet IPv6 packet (40 IP + 8 UDP) with a non-ESP marker (4).
+const MAX_IKE_MESSAGE: usize = 1280 - 40 - 8 - 4;
 const MAX_COOKIE_TRIES: u8 = 3;
 const MAX_KE_RETRIES: u8 = 2;
 
@@ -610,7 +615,7 @@ impl Endpoint {
         let remote = sa.remote;
         sa.pending = Some(Pending {
             mid: 0,
-            data: data.clone(),
+            data: vec![data.clone()],
             kind: Request::SaInit,
             retries: 0,
             deadline: now + self.config.retransmit.initial_timeout,
@@ -794,7 +799,7 @@ impl Endpoint {
         if let LocalAuth::Certificate { chain, .. } = &config.local_auth {
             push_certs(&mut inner, chain);
         }
-        if let RemoteAuth::Certificate { anchors } = &config.remote_auth {
+        if let RemoteAuth::Certificate { anchors, .. } = &config.remote_auth {
             inner.push(certreq(anchors));
         }
         inner.push(Payload::new(PayloadBody::Auth(auth_payload)));
@@ -813,23 +818,26 @@ impl Endpoint {
         )));
         let mid = sa.next_request_mid;
         let header = sa.header(ExchangeType::IKE_AUTH, mid, false);
+        let frag = sa.peer_frag.then_some(MAX_IKE_MESSAGE);
         let keys = sa.keys.as_mut().ok_or(ProtoError::Internal("no keys"))?;
-        let data = keys.seal(&*provider, header, &inner)?;
+        let datagrams = keys.seal_fragmented(&*provider, header, &inner, frag)?;
         sa.next_request_mid += 1;
         sa.state = IkeState::AuthSent;
         sa.pending = Some(Pending {
             mid,
-            data: data.clone(),
+            data: datagrams.clone(),
             kind: Request::Auth,
             retries: 0,
             deadline: now + config.retransmit.initial_timeout,
         });
-        debug!(spi_i = %hex(&sa.spi_i), "sending IKE_AUTH request");
-        self.transmits.push_back(Transmit {
-            local: sa.local,
-            remote: sa.remote,
-            data,
-        });
+        debug!(spi_i = %hex(&sa.spi_i), datagrams = datagrams.len(), "sending IKE_AUTH request");
+        for data in datagrams {
+            self.transmits.push_back(Transmit {
+                local: sa.local,
+                remote: sa.remote,
+                data,
+            });
+        }
         Ok(())
     }
 
@@ -1006,11 +1014,13 @@ impl Endpoint {
             if let Some(sa) = self.sas.get(our) {
                 if let (Some((0, resp)), true) = (&sa.cached_response, sa.msg1 == raw) {
                     trace!("retransmitted IKE_SA_INIT; resending our response");
-                    self.transmits.push_back(Transmit {
-                        local,
-                        remote,
-                        data: resp.clone(),
-                    });
+                    for data in resp {
+                        self.transmits.push_back(Transmit {
+                            local,
+                            remote,
+                            data: data.clone(),
+                        });
+                    }
                 }
             }
             return Ok(());
@@ -1174,7 +1184,7 @@ impl Endpoint {
                 nat_hash(&sa.spi_i, &spi_r, remote),
             ),
         ];
-        if let RemoteAuth::Certificate { anchors } = &self.config.remote_auth {
+        if let RemoteAuth::Certificate { anchors, .. } = &self.config.remote_auth {
             payloads.push(certreq(anchors));
         }
         payloads.push(notify(
@@ -1200,7 +1210,7 @@ impl Endpoint {
             suite,
             g_ir.as_bytes(),
         )?;
-        sa.cached_response = Some((0, data.clone()));
+        sa.cached_response = Some((0, vec![data.clone()]));
         debug!(
             spi_i = %hex(&sa.spi_i), spi_r = %hex(&spi_r), %remote,
             encr = suite.encr.name(), prf = suite.prf.name(), group = suite.group.name(),
@@ -1399,9 +1409,10 @@ impl Endpoint {
             }
         }
         let header = sa.header(ExchangeType::IKE_AUTH, mid, true);
+        let frag = sa.peer_frag.then_some(MAX_IKE_MESSAGE);
         let keys = sa.keys.as_mut().ok_or(ProtoError::Internal("no keys"))?;
-        let data = keys.seal(&*provider, header, &out)?;
-        sa.cached_response = Some((mid, data.clone()));
+        let datagrams = keys.seal_fragmented(&*provider, header, &out, frag)?;
+        sa.cached_response = Some((mid, datagrams.clone()));
         sa.expected_peer_mid = mid.wrapping_add(1);
         sa.state = IkeState::Established;
         sa.msg1 = Vec::new();
@@ -1410,11 +1421,13 @@ impl Endpoint {
             spi_i = %hex(&sa.spi_i), spi_r = %hex(&sa.spi_r), %remote_id, remote = %sa.remote,
             "IKE SA established"
         );
-        self.transmits.push_back(Transmit {
-            local: sa.local,
-            remote: sa.remote,
-            data,
-        });
+        for data in datagrams {
+            self.transmits.push_back(Transmit {
+                local: sa.local,
+                remote: sa.remote,
+                data,
+            });
+        }
         self.half_open = self.half_open.saturating_sub(1);
         let spi_i = sa.spi_i;
         let remote = sa.remote;
@@ -1510,7 +1523,7 @@ impl Endpoint {
         sa.next_request_mid = mid.wrapping_add(1);
         sa.pending = Some(Pending {
             mid,
-            data: data.clone(),
+            data: vec![data.clone()],
             kind: Request::Raw,
             retries: 0,
             deadline: now + timeout,
@@ -1570,7 +1583,7 @@ impl Endpoint {
         sa.next_request_mid = mid.wrapping_add(1);
         sa.pending = Some(Pending {
             mid,
-            data: data.clone(),
+            data: vec![data.clone()],
             kind: req,
             retries: 0,
             deadline: now + timeout,
@@ -1633,7 +1646,7 @@ impl Endpoint {
         let header = sa.header(ExchangeType::INFORMATIONAL, mid, true);
         let keys = sa.keys.as_mut().ok_or(ProtoError::Internal("no keys"))?;
         let data = keys.seal(&*provider, header, &out)?;
-        sa.cached_response = Some((mid, data.clone()));
+        sa.cached_response = Some((mid, vec![data.clone()]));
         sa.expected_peer_mid = mid.wrapping_add(1);
         self.transmits.push_back(Transmit {
             local: sa.local,
@@ -1816,12 +1829,14 @@ impl Endpoint {
             if let (Some((cmid, resp)), Some(keys), true) = (&sa.cached_response, &sa.keys, first) {
                 if *cmid == mid && keys.open_raw(data, enc_data).is_ok() {
                     trace!(mid, "retransmitted request; resending cached response");
-                    let t = Transmit {
-                        local: sa.local,
-                        remote: sa.remote,
-                        data: resp.clone(),
-                    };
-                    self.transmits.push_back(t);
+                    for d in resp {
+                        let t = Transmit {
+                            local: sa.local,
+                            remote: sa.remote,
+                            data: d.clone(),
+                        };
+                        self.transmits.push_back(t);
+                    }
                 }
             }
             return;
@@ -1975,7 +1990,7 @@ impl Endpoint {
         let header = sa.header(exchange, mid, true);
         let keys = sa.keys.as_mut().ok_or(ProtoError::Internal("no keys"))?;
         let data = keys.seal(&*provider, header, &[notify(t, Vec::new())])?;
-        sa.cached_response = Some((mid, data.clone()));
+        sa.cached_response = Some((mid, vec![data.clone()]));
         sa.expected_peer_mid = mid.wrapping_add(1);
         self.transmits.push_back(Transmit {
             local: sa.local,
@@ -2000,7 +2015,7 @@ impl Endpoint {
                     if let Some(keys) = sa.keys.as_mut() {
                         let n = notify(NotifyType::UNSUPPORTED_CRITICAL_PAYLOAD, vec![pt.0]);
                         if let Ok(data) = keys.seal(&*provider, header, &[n]) {
-                            sa.cached_response = Some((mid, data.clone()));
+                            sa.cached_response = Some((mid, vec![data.clone()]));
                             sa.expected_peer_mid = mid.wrapping_add(1);
                             self.transmits.push_back(Transmit {
                                 local: sa.local,
@@ -2105,11 +2120,13 @@ impl Endpoint {
                         .powi(i32::try_from(p.retries).unwrap_or(i32::MAX));
                     p.deadline = now + rt.initial_timeout.mul_f64(factor.min(1e6));
                     debug!(mid = p.mid, retries = p.retries, "retransmitting request");
-                    self.transmits.push_back(Transmit {
-                        local: sa.local,
-                        remote: sa.remote,
-                        data: p.data.clone(),
-                    });
+                    for data in &p.data {
+                        self.transmits.push_back(Transmit {
+                            local: sa.local,
+                            remote: sa.remote,
+                            data: data.clone(),
+                        });
+                    }
                 }
             }
             if sa.state == IkeState::InitAnswered
@@ -2316,57 +2333,98 @@ fn verify_peer(
             auth::psk_verify(p, suite.prf, psk, octets, auth_p)?;
             Ok("psk".into())
         }
-        RemoteAuth::Certificate { anchors } => {
+        RemoteAuth::Certificate { anchors, crls } => {
             if auth_p.method == AuthMethod::SHARED_KEY_MIC {
                 return Err(ProtoError::Authentication(
                     "peer used a pre-shared key, we require a certificate".into(),
                 ));
             }
-            if certs.is_empty() {
+            let Some((leaf, intermediates)) = certs.split_first() else {
                 return Err(ProtoError::Authentication(
                     "peer sent no certificate".into(),
                 ));
+            };
+            // RFC 4945 §3.1: the identity must be confirmed by the certificate: a DN equals
+            // the subject, other types appear in subjectAltName.
+            use negotiator_pki::validate::PeerIdentity;
+            let ids: Vec<PeerIdentity> = match id.id_type {
+                IdType::DER_ASN1_DN => Vec::new(),
+                IdType::FQDN => vec![PeerIdentity::Dns(String::from_utf8_lossy(&id.data).into())],
+                IdType::RFC822_ADDR => {
+                    vec![PeerIdentity::Email(
+                        String::from_utf8_lossy(&id.data).into(),
+                    )]
+                }
+                IdType::IPV4_ADDR | IdType::IPV6_ADDR => match ip_of_id(id) {
+                    Some(a) => vec![PeerIdentity::Ip(a)],
+                    None => {
+                        return Err(ProtoError::Authentication(format!(
+                            "malformed IP address identity {peer_id}"
+                        )));
+                    }
+                },
+                other => {
+                    return Err(ProtoError::Authentication(format!(
+                        "identity type {other:?} cannot be matched against a certificate"
+                    )));
+                }
+            };
+            let mut opts = negotiator_pki::validate::ValidationOptions::at(
+                i64::try_from(unix).unwrap_or(i64::MAX),
+            );
+            if !crls.is_empty() {
+                // With CRLs configured, an unknown status is a failure (RFC 5280 §6.3).
+                opts.revocation = negotiator_pki::validate::RevocationMode::Require;
             }
-            let peer = negotiator_pki::verify_peer_chain(certs, anchors, unix).map_err(|e| {
+            let path = negotiator_pki::validate::validate_peer(
+                leaf,
+                intermediates,
+                anchors,
+                crls,
+                &opts,
+                &ids,
+            )
+            .map_err(|e| {
                 ProtoError::Authentication(format!("certificate of {peer_id} refused: {e}"))
             })?;
-            if !id_matches_cert(id, &peer) {
+            let subject = path.path.first().cloned().unwrap_or_default();
+            if id.id_type == IdType::DER_ASN1_DN
+                && subject_of(leaf).as_deref() != Some(&id.data[..])
+            {
                 return Err(ProtoError::Authentication(format!(
-                    "identity {peer_id} is not confirmed by certificate \"{}\"",
-                    peer.subject
+                    "identity {peer_id} is not the subject of certificate \"{subject}\""
                 )));
             }
-            auth::verify_signature_payload(&peer.spki_der, octets, auth_p)?;
+            let spki = spki_of(leaf).ok_or_else(|| {
+                ProtoError::Authentication("peer certificate has no readable public key".into())
+            })?;
+            auth::verify_signature_payload(&spki, octets, auth_p)?;
             Ok(format!(
-                "certificate \"{}\" (method {})",
-                peer.subject, auth_p.method.0
+                "certificate \"{subject}\" (method {}, revocation {})",
+                auth_p.method.0,
+                path.revocation.as_str()
             ))
         }
     }
 }
 
-fn id_matches_cert(id: &Identification, cert: &negotiator_pki::PeerCertificate) -> bool {
-    use negotiator_pki::San;
-    match id.id_type {
-        IdType::DER_ASN1_DN => id.data == cert.subject_der,
-        IdType::FQDN => {
-            let name = String::from_utf8_lossy(&id.data);
-            cert.sans
-                .iter()
-                .any(|s| matches!(s, San::Dns(d) if d.eq_ignore_ascii_case(&name)))
-        }
-        IdType::RFC822_ADDR => {
-            let name = String::from_utf8_lossy(&id.data);
-            cert.sans
-                .iter()
-                .any(|s| matches!(s, San::Email(d) if d.eq_ignore_ascii_case(&name)))
-        }
-        IdType::IPV4_ADDR | IdType::IPV6_ADDR => cert
-            .sans
-            .iter()
-            .any(|s| matches!(s, San::Ip(a) if ip_octets(*a) == id.data)),
-        _ => false,
+fn ip_of_id(id: &Identification) -> Option<IpAddr> {
+    match id.data.len() {
+        4 => <[u8; 4]>::try_from(id.data.as_slice())
+            .ok()
+            .map(IpAddr::from),
+        16 => <[u8; 16]>::try_from(id.data.as_slice())
+            .ok()
+            .map(IpAddr::from),
+        _ => None,
     }
+}
+
+/// The DER subject Name of a DER certificate.
+fn subject_of(cert: &[u8]) -> Option<Vec<u8>> {
+    use der::{Decode, Encode};
+    let c = x509_cert::Certificate::from_der(cert).ok()?;
+    c.tbs_certificate().subject().to_der().ok()
 }
 
 #[allow(clippy::too_many_arguments)]

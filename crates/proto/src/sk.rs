@@ -78,6 +78,58 @@ impl SkKeys {
         self.seal_raw(p, header, first_inner, plain, None)
     }
 
+    /// Builds a protected message, as RFC 7383 fragments when `max_len` is given and the
+    /// single SK message would be longer than that: each fragment message is at most
+    /// `max_len` octets.
+    pub fn seal_fragmented(
+        &mut self,
+        p: &dyn CryptoProvider,
+        header: Header,
+        inner: &[Payload],
+        max_len: Option<usize>,
+    ) -> Result<Vec<Vec<u8>>, ProtoError> {
+        let mut plain = Vec::with_capacity(1024);
+        let first_inner = encode_payloads(inner, &mut plain);
+        let block = if self.encr.is_aead() {
+            1
+        } else {
+            self.encr.block_len()
+        };
+        // Header, generic payload header, IV, ICV, and at most one block of padding plus the
+        // Pad Length octet.
+        let overhead = 28 + 4 + self.encr.iv_len() + self.icv_len() + block;
+        let Some(max) = max_len.filter(|m| overhead + plain.len() > *m) else {
+            return Ok(vec![self.seal_raw(p, header, first_inner, plain, None)?]);
+        };
+        // SKF adds Fragment Number and Total Fragments; keep the chunks block-aligned.
+        let room = max
+            .checked_sub(overhead + 4)
+            .filter(|r| *r >= block)
+            .ok_or(ProtoError::Internal("fragment size too small"))?;
+        let chunk = room - room % block;
+        let total = u16::try_from(plain.len().div_ceil(chunk))
+            .map_err(|_| ProtoError::Internal("too many fragments"))?;
+        let mut out = Vec::with_capacity(usize::from(total));
+        for (i, piece) in plain.chunks(chunk).enumerate() {
+            let number =
+                u16::try_from(i + 1).map_err(|_| ProtoError::Internal("too many fragments"))?;
+            let np = if number == 1 {
+                first_inner
+            } else {
+                PayloadType::NONE
+            };
+            out.push(self.seal_raw(
+                p,
+                header.clone(),
+                np,
+                piece.to_vec(),
+                Some((number, total)),
+            )?);
+        }
+        zeroize::Zeroize::zeroize(&mut plain);
+        Ok(out)
+    }
+
     /// Seals already-encoded inner payloads. With `fragment` = (Fragment Number, Total
     /// Fragments) the result is one RFC 7383 SKF fragment carrying `plain` (a piece of the
     /// inner payload chain; `first_inner` must be NONE except in fragment 1).

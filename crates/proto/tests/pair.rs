@@ -245,3 +245,32 @@ fn certificate_from_an_untrusted_ca_is_refused() {
         .unwrap();
     assert!(reason.contains("certificate"), "{reason}");
 }
+
+#[test]
+fn expired_peer_certificate_gets_authentication_failed_naming_the_check() {
+    // The certificates are valid for 5 days from 1_780_000_000 - 1 day; look 30 days later.
+    let (a, b) = cert_configs(KeyType::EcdsaP256, None);
+    let mut p = Pair::new_at(a, b, 1_780_000_000 + 30 * 86_400);
+    p.initiate();
+    p.drive(|_, _| false);
+    assert_eq!(established(&p.b_events), 0);
+    let reason = p
+        .b_events
+        .iter()
+        .find_map(|e| match e {
+            Event::IkeSaFailed { reason, .. } => Some(reason.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert!(reason.contains("expired"), "{reason}");
+    assert!(reason.contains("\"CN="), "names the certificate: {reason}");
+    let reason_a = p
+        .a_events
+        .iter()
+        .find_map(|e| match e {
+            Event::IkeSaFailed { reason, .. } => Some(reason.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert!(reason_a.contains("AUTHENTICATION_FAILED"), "{reason_a}");
+}

@@ -126,9 +126,14 @@ pub struct Pair {
 
 impl Pair {
     pub fn new(a: Config, b: Config) -> Self {
+        Self::new_at(a, b, 1_780_000_000)
+    }
+
+    /// A pair whose wall clock reads `unix` (for certificate validity tests).
+    pub fn new_at(a: Config, b: Config, unix: u64) -> Self {
         let now = Instant::now();
         let p = default_provider();
-        let clock = (now, 1_780_000_000);
+        let clock = (now, unix);
         Self {
             a: Endpoint::new(Arc::new(a), p.clone(), clock).unwrap(),
             b: Endpoint::new(Arc::new(b), p, clock).unwrap(),
@@ -237,6 +242,7 @@ pub fn cert_configs(kt: KeyType, anchors_for_b: Option<Vec<Vec<u8>>>) -> (Config
         },
         RemoteAuth::Certificate {
             anchors: vec![anchor.clone()],
+            crls: Vec::new(),
         },
         true,
         vec![Group::Ecp256],
@@ -250,6 +256,7 @@ pub fn cert_configs(kt: KeyType, anchors_for_b: Option<Vec<Vec<u8>>>) -> (Config
         },
         RemoteAuth::Certificate {
             anchors: anchors_for_b.unwrap_or(vec![anchor]),
+            crls: Vec::new(),
         },
         false,
         vec![Group::Ecp256],
