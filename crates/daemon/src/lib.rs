@@ -206,6 +206,12 @@ impl Node {
     pub async fn bind(cfg: NodeConfig) -> io::Result<Self> {
         let ike = UdpSocket::bind(SocketAddr::new(cfg.bind, cfg.ike_port)).await?;
         let natt = UdpSocket::bind(SocketAddr::new(cfg.bind, cfg.natt_port)).await?;
+        // Bursts of ESP-in-UDP must not overflow the default ~200 KB socket buffers.
+        for (sock, bytes) in [(&ike, 1 << 20), (&natt, 4 << 20)] {
+            if let Err(e) = negotiator_platform::set_socket_buffers(sock, bytes) {
+                debug!("cannot enlarge socket buffers: {e}");
+            }
+        }
         Ok(Self { cfg, ike, natt })
     }
 
