@@ -57,22 +57,66 @@ pub struct IssuedRecord {
     pub subject: String,
     /// notAfter, RFC 3339.
     pub not_after: String,
+    /// True for CA certificates (subordinate CAs and cross-certificates):
+    /// these are listed in the ARL.
+    #[serde(default)]
+    pub ca: bool,
+    /// Set once the certificate is revoked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked: Option<RevocationRecord>,
+}
+
+/// The revocation of an issued certificate, as recorded in `state.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevocationRecord {
+    /// revocationDate, Unix seconds.
+    pub time: i64,
+    /// CRLReason name (RFC 5280 §5.3.1 spelling, e.g. `keyCompromise`), if given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// invalidityDate, Unix seconds, if given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invalidity_date: Option<i64>,
+    /// Number of the last CRL issued before the revocation (0: none yet);
+    /// delta CRLs list revocations made after their base.
+    pub after_crl: u64,
+    /// When a certificateHold was lifted (removeFromCRL): number of the last
+    /// CRL issued before that. The certificate is no longer revoked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub released_after_crl: Option<u64>,
+}
+
+impl RevocationRecord {
+    /// True while the certificate counts as revoked (not released from hold).
+    pub fn is_active(&self) -> bool {
+        self.released_after_crl.is_none()
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
 struct State {
     version: u32,
     issued: Vec<IssuedRecord>,
+    /// Number of the last CRL (full, delta or ARL) issued; 0 = none.
+    #[serde(default)]
+    crl_number: u64,
+    /// Number of the last full CRL, the base of the next delta CRL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_full_crl: Option<u64>,
 }
 
 /// A certification authority: key, self-signed certificate and issuing state.
 pub struct Ca {
-    key: PrivateKey,
-    cert_der: Vec<u8>,
-    subject_der: Vec<u8>,
-    ski: Vec<u8>,
-    not_after: i64,
-    issued: Vec<IssuedRecord>,
+    pub(crate) key: PrivateKey,
+    pub(crate) cert_der: Vec<u8>,
+    /// Certificates above this CA (its issuer first, the root last); empty for a root.
+    pub(crate) parents: Vec<Vec<u8>>,
+    pub(crate) subject_der: Vec<u8>,
+    pub(crate) ski: Vec<u8>,
+    pub(crate) not_after: i64,
+    pub(crate) issued: Vec<IssuedRecord>,
+    pub(crate) crl_number: u64,
+    pub(crate) last_full_crl: Option<u64>,
 }
 
 impl fmt::Debug for Ca {
@@ -85,7 +129,7 @@ impl fmt::Debug for Ca {
     }
 }
 
-fn extension(oid: &der::oid::ObjectIdentifier, critical: bool, value: &[u8]) -> Vec<u8> {
+pub(crate) fn extension(oid: &der::oid::ObjectIdentifier, critical: bool, value: &[u8]) -> Vec<u8> {
     let crit: &[u8] = if critical {
         &[tag::BOOLEAN, 1, 0xff]
     } else {
@@ -95,7 +139,7 @@ fn extension(oid: &der::oid::ObjectIdentifier, critical: bool, value: &[u8]) -> 
 }
 
 /// keyUsage BIT STRING value with trailing zero bits dropped (DER named bits).
-fn key_usage_value(bits: u16) -> Vec<u8> {
+pub(crate) fn key_usage_value(bits: u16) -> Vec<u8> {
     let bytes = bits.to_be_bytes();
     let used: &[u8] = if bytes[1] == 0 {
         &bytes[..1]
@@ -113,7 +157,7 @@ fn key_usage_value(bits: u16) -> Vec<u8> {
     d::tlv(tag::BIT_STRING, &c)
 }
 
-fn random_serial() -> Result<[u8; 16], PkiError> {
+pub(crate) fn random_serial() -> Result<[u8; 16], PkiError> {
     let mut s = [0u8; 16];
     aws_lc_rs::rand::fill(&mut s).map_err(|_| PkiError::Crypto("random source".into()))?;
     // Positive and exactly 16 octets when DER-encoded: top bit clear, next bit set.
@@ -121,11 +165,11 @@ fn random_serial() -> Result<[u8; 16], PkiError> {
     Ok(s)
 }
 
-fn hex(b: &[u8]) -> String {
+pub(crate) fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-fn validity_end(now: i64, validity: Duration) -> Result<i64, PkiError> {
+pub(crate) fn validity_end(now: i64, validity: Duration) -> Result<i64, PkiError> {
     if validity.as_secs() == 0 {
         return Err(PkiError::InvalidInput(
             "validity must be at least one second".into(),
@@ -137,18 +181,18 @@ fn validity_end(now: i64, validity: Duration) -> Result<i64, PkiError> {
         .ok_or_else(|| PkiError::InvalidInput("validity too long".into()))
 }
 
-struct TbsParts<'a> {
-    serial: &'a [u8],
-    issuer: &'a [u8],
-    subject: &'a [u8],
-    spki: &'a [u8],
-    not_before: i64,
-    not_after: i64,
-    extensions: &'a [Vec<u8>],
+pub(crate) struct TbsParts<'a> {
+    pub serial: &'a [u8],
+    pub issuer: &'a [u8],
+    pub subject: &'a [u8],
+    pub spki: &'a [u8],
+    pub not_before: i64,
+    pub not_after: i64,
+    pub extensions: &'a [Vec<u8>],
 }
 
 /// Builds and signs a v3 certificate.
-fn build_and_sign(key: &PrivateKey, p: &TbsParts<'_>) -> Result<Vec<u8>, PkiError> {
+pub(crate) fn build_and_sign(key: &PrivateKey, p: &TbsParts<'_>) -> Result<Vec<u8>, PkiError> {
     let nb = encode_time(p.not_before)
         .ok_or_else(|| PkiError::InvalidInput("notBefore outside 1950..9999".into()))?;
     let na = encode_time(p.not_after)
@@ -169,6 +213,14 @@ fn build_and_sign(key: &PrivateKey, p: &TbsParts<'_>) -> Result<Vec<u8>, PkiErro
     ]);
     let (alg2, signature) = sig::sign_cert(key, &tbs)?;
     Ok(d::seq(&[&tbs, &alg2, &d::bit_string(&signature)]))
+}
+
+/// basicConstraints value for a CA certificate.
+pub(crate) fn basic_constraints_ca(path_len: Option<u8>) -> Vec<u8> {
+    match path_len {
+        Some(n) => d::seq(&[&[tag::BOOLEAN, 1, 0xff], &d::uint(&[n])]),
+        None => d::seq(&[&[tag::BOOLEAN, 1, 0xff]]),
+    }
 }
 
 fn check_spki(spki: &[u8]) -> Result<(), PkiError> {
@@ -227,11 +279,134 @@ impl Ca {
         Ok(Ca {
             key,
             cert_der,
+            parents: Vec::new(),
             subject_der,
             ski,
             not_after,
             issued: Vec::new(),
+            crl_number: 0,
+            last_full_crl: None,
         })
+    }
+
+    /// Creates a subordinate CA with a new key; `parent` signs its
+    /// certificate (basicConstraints CA:true with the optional pathLen,
+    /// critical; keyUsage keyCertSign+cRLSign, critical; SKI; AKI = the
+    /// parent's SKI) and records it as an issued CA certificate (so that it
+    /// can be revoked and appears in the parent's ARL). The caller saves
+    /// the parent's state.
+    pub fn generate_subordinate(
+        parent: &mut Ca,
+        subject: &str,
+        key_type: KeyType,
+        validity: Duration,
+        path_len: Option<u8>,
+        now_unix: u64,
+    ) -> Result<Ca, PkiError> {
+        let subject_der = encode_dn(subject)?;
+        if subject_der == d::seq(&[]) {
+            return Err(PkiError::InvalidDn {
+                input: subject.to_string(),
+                reason: "a CA needs a non-empty subject".into(),
+            });
+        }
+        parent.check_can_issue_ca(path_len)?;
+        let now = i64::try_from(now_unix)
+            .map_err(|_| PkiError::InvalidInput("time out of range".into()))?;
+        let not_after = validity_end(now, validity)?;
+        parent.check_within_validity(not_after)?;
+        let key = sig::generate(key_type)?;
+        let spki = sig::spki(&key)?;
+        let ski = key_identifier(&spki).map_err(|e| PkiError::Crypto(e.0))?;
+        let extensions = vec![
+            extension(&OID_BC, true, &basic_constraints_ca(path_len)),
+            extension(
+                &OID_KU,
+                true,
+                &key_usage_value(KU_KEY_CERT_SIGN | KU_CRL_SIGN),
+            ),
+            extension(&OID_SKI, false, &d::tlv(tag::OCTET_STRING, &ski)),
+            extension(&OID_AKI, false, &d::seq(&[&d::tlv(0x80, &parent.ski)])),
+        ];
+        let cert_der =
+            parent.sign_recorded(&subject_der, &spki, now, not_after, &extensions, true)?;
+        Ok(Ca {
+            key,
+            cert_der,
+            parents: parent.chain(),
+            subject_der,
+            ski,
+            not_after,
+            issued: Vec::new(),
+            crl_number: 0,
+            last_full_crl: None,
+        })
+    }
+
+    /// Refuses to issue a CA certificate when this CA's own pathLenConstraint
+    /// forbids it, or when `path_len` would not fit under it.
+    pub(crate) fn check_can_issue_ca(&self, path_len: Option<u8>) -> Result<(), PkiError> {
+        let parsed = ParsedCert::parse(&self.cert_der, "CA certificate")?;
+        if let Some((_, Some(n))) = parsed.basic_constraints {
+            if n == 0 {
+                return Err(PkiError::InvalidInput(
+                    "this CA's pathLenConstraint is 0: it cannot certify another CA".into(),
+                ));
+            }
+            if path_len.is_some_and(|p| u64::from(p) >= n) {
+                return Err(PkiError::InvalidInput(format!(
+                    "pathLen must be below this CA's own pathLenConstraint ({n})"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn check_within_validity(&self, not_after: i64) -> Result<(), PkiError> {
+        if not_after > self.not_after {
+            return Err(PkiError::InvalidInput(format!(
+                "requested validity ends {} after the CA certificate ({})",
+                format_rfc3339(not_after),
+                format_rfc3339(self.not_after)
+            )));
+        }
+        Ok(())
+    }
+
+    /// Signs a certificate with a fresh serial and records it as issued.
+    pub(crate) fn sign_recorded(
+        &mut self,
+        subject_der: &[u8],
+        spki: &[u8],
+        now: i64,
+        not_after: i64,
+        extensions: &[Vec<u8>],
+        is_ca: bool,
+    ) -> Result<Vec<u8>, PkiError> {
+        let mut serial = random_serial()?;
+        while self.issued.iter().any(|r| r.serial == hex(&serial)) {
+            serial = random_serial()?;
+        }
+        let cert = build_and_sign(
+            &self.key,
+            &TbsParts {
+                serial: &serial,
+                issuer: &self.subject_der,
+                subject: subject_der,
+                spki,
+                not_before: now - BACKDATE_SECS,
+                not_after,
+                extensions,
+            },
+        )?;
+        self.issued.push(IssuedRecord {
+            serial: hex(&serial),
+            subject: crate::dn::name_to_string(subject_der),
+            not_after: format_rfc3339(not_after),
+            ca: is_ca,
+            revoked: None,
+        });
+        Ok(cert)
     }
 
     /// The CA certificate, DER.
@@ -242,6 +417,39 @@ impl Ca {
     /// The CA certificate, PEM.
     pub fn certificate_pem(&self) -> String {
         crate::pem::to_pem(&self.cert_der)
+    }
+
+    /// This CA's certificate followed by the certificates above it, up to
+    /// and including the root (a root CA: just its own certificate).
+    pub fn chain(&self) -> Vec<Vec<u8>> {
+        let mut v = vec![self.cert_der.clone()];
+        v.extend(self.parents.iter().cloned());
+        v
+    }
+
+    /// The root certificate of this CA's hierarchy (its own for a root CA).
+    pub fn root_der(&self) -> &[u8] {
+        self.parents.last().unwrap_or(&self.cert_der)
+    }
+
+    /// The CA's subject key identifier (what its certificates and CRLs carry as AKI).
+    pub fn ski(&self) -> &[u8] {
+        &self.ski
+    }
+
+    /// The CA's subject DN (RFC 4514 style).
+    pub fn subject(&self) -> String {
+        crate::dn::name_to_string(&self.subject_der)
+    }
+
+    /// Number of the last CRL issued (0: none yet).
+    pub fn crl_number(&self) -> u64 {
+        self.crl_number
+    }
+
+    /// Number of the last full CRL issued, the base of the next delta CRL.
+    pub fn last_full_crl(&self) -> Option<u64> {
+        self.last_full_crl
     }
 
     /// Certificates issued so far (from the state file).
@@ -323,6 +531,8 @@ impl Ca {
             serial: hex(&serial),
             subject: crate::dn::name_to_string(&subject_der),
             not_after: format_rfc3339(not_after),
+            ca: false,
+            revoked: None,
         });
         Ok(cert)
     }
@@ -363,8 +573,8 @@ impl Ca {
         }
         let profile = Profile {
             private_key_pkcs8: sig::to_pkcs8(&self.key)?,
-            certificate_chain: vec![self.cert_der.clone()],
-            trust_anchors: vec![self.cert_der.clone()],
+            certificate_chain: self.chain(),
+            trust_anchors: vec![self.root_der().to_vec()],
         };
         profile.save_with_params(&dir.join(CA_KEY_FILE), password, params)?;
         write_atomic(
@@ -380,6 +590,8 @@ impl Ca {
         let state = State {
             version: 1,
             issued: self.issued.clone(),
+            crl_number: self.crl_number,
+            last_full_crl: self.last_full_crl,
         };
         let json = serde_json::to_vec_pretty(&state)
             .map_err(|e| PkiError::CaState(format!("cannot encode state: {e}")))?;
@@ -417,7 +629,7 @@ impl Ca {
             None => key_identifier(parsed.spki_raw).map_err(|e| PkiError::CaState(e.0))?,
         };
         let state_path = dir.join(CA_STATE_FILE);
-        let issued = match fs::metadata(&state_path) {
+        let st = match fs::metadata(&state_path) {
             // Ca::save always writes the state: a missing file means the record of issued
             // certificates was lost, and carrying on would hide that.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -436,15 +648,24 @@ impl Ca {
                         st.version
                     )));
                 }
-                st.issued
+                st
             }
         };
+        if st.last_full_crl.is_some_and(|n| n > st.crl_number) {
+            return Err(PkiError::CaState(format!(
+                "{}: last full CRL number is above the CRL counter",
+                state_path.display()
+            )));
+        }
         Ok(Ca {
             key,
             subject_der: parsed.subject_raw.to_vec(),
             not_after: parsed.not_after,
             ski,
-            issued,
+            issued: st.issued,
+            crl_number: st.crl_number,
+            last_full_crl: st.last_full_crl,
+            parents: profile.certificate_chain.get(1..).unwrap_or(&[]).to_vec(),
             cert_der: cert_der.clone(),
         })
     }

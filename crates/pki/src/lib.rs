@@ -6,7 +6,9 @@
 
 mod asn1;
 mod ca;
+mod ca_crl;
 mod cert;
+mod crossca;
 mod dn;
 mod error;
 mod pem;
@@ -17,6 +19,12 @@ mod verify;
 
 pub use ca::{
     BACKDATE_SECS, CA_CERT_FILE, CA_KEY_FILE, CA_STATE_FILE, Ca, IssueRequest, IssuedRecord,
+    RevocationRecord,
+};
+pub use ca_crl::{CrlKind, CrlReason};
+pub use crossca::{
+    ConstraintBase, CrossCertOptions, MAX_CROSS_CONSTRAINTS, NameConstraint, PolicyMapping,
+    parse_name_constraints,
 };
 pub use dn::{name_to_string, parse_dn};
 pub use error::PkiError;
