@@ -34,6 +34,7 @@ pub use san::San;
 pub use time::format_rfc3339;
 pub use verify::{MAX_PATH_DEPTH, PeerCertificate, verify_peer_chain};
 
+pub mod cmp;
 pub mod crl;
 pub mod validate;
 pub use validate::{
