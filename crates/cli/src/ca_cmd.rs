@@ -150,9 +150,10 @@ pub struct InitArgs {
     /// Key type: ecdsa-p256, ecdsa-p384, rsa2048, rsa3072, rsa4096 or ed25519.
     #[arg(long, default_value = "ecdsa-p256")]
     key_type: String,
-    /// Validity in days.
-    #[arg(long, default_value_t = 3650)]
-    days: u64,
+    /// Validity in days (default 3650; a subordinate CA: at most until the
+    /// parent's notAfter).
+    #[arg(long)]
+    days: Option<u64>,
     /// File whose first line is the CA key password
     /// (else $NEGOTIATOR_CA_PASSWORD, $NEGOTIATOR_PASSWORD, or a prompt).
     #[arg(long)]
@@ -297,7 +298,7 @@ fn init(a: InitArgs) -> Result<(), String> {
             ));
         }
     }
-    let validity = days(a.days)?;
+    let validity = days(a.days.unwrap_or(3650))?;
     let key_type = parse_key_type(&a.key_type)?;
     // Parse the subject before asking for a password.
     negotiator_pki::parse_dn(&a.subject).map_err(|e| e.to_string())?;
@@ -337,15 +338,22 @@ fn init(a: InitArgs) -> Result<(), String> {
     let _lock = lock_ca(parent_dir)?;
     let mut parent = Ca::load(parent_dir, parent_password.as_bytes())
         .map_err(|e| format!("cannot open parent CA: {e}"))?;
-    let sub = Ca::generate_subordinate(
-        &mut parent,
-        &a.subject,
-        key_type,
-        validity,
-        a.path_len,
-        now_unix()?,
-    )
-    .map_err(|e| e.to_string())?;
+    let now = now_unix()?;
+    let validity = match a.days {
+        Some(_) => validity,
+        None => {
+            let left = u64::try_from(parent.not_after())
+                .unwrap_or(0)
+                .saturating_sub(now);
+            if left == 0 {
+                return Err("the parent CA certificate has expired".into());
+            }
+            validity.min(Duration::from_secs(left))
+        }
+    };
+    let sub =
+        Ca::generate_subordinate(&mut parent, &a.subject, key_type, validity, a.path_len, now)
+            .map_err(|e| e.to_string())?;
     // Record first (as `ca issue` does): a CA certificate that exists must be revocable.
     parent
         .save_state(parent_dir)

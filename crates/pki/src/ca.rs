@@ -442,6 +442,11 @@ impl Ca {
         crate::dn::name_to_string(&self.subject_der)
     }
 
+    /// The CA certificate's notAfter, Unix seconds.
+    pub fn not_after(&self) -> i64 {
+        self.not_after
+    }
+
     /// Number of the last CRL issued (0: none yet).
     pub fn crl_number(&self) -> u64 {
         self.crl_number

@@ -137,7 +137,7 @@ fn time(unix: i64) -> Result<Vec<u8>, PkiError> {
 }
 
 fn serial_bytes(hex: &str) -> Result<Vec<u8>, PkiError> {
-    if hex.is_empty() || hex.len() % 2 != 0 || hex.len() > 40 {
+    if hex.is_empty() || !hex.len().is_multiple_of(2) || hex.len() > 40 {
         return Err(PkiError::CaState(format!("bad serial {hex:?} in state")));
     }
     (0..hex.len())
@@ -163,7 +163,11 @@ fn normalise_serial(s: &str) -> Option<String> {
         return None;
     }
     let h = h.to_ascii_lowercase();
-    let h = if h.len() % 2 == 1 { format!("0{h}") } else { h };
+    let h = if !h.len().is_multiple_of(2) {
+        format!("0{h}")
+    } else {
+        h
+    };
     Some(h)
 }
 

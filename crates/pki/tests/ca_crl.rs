@@ -2,6 +2,8 @@
 //! own CRL parser and path validator (the consumers), with DER fragments
 //! encoded by hand from RFC 5280's ASN.1, and with the `openssl` CLI.
 
+#![allow(clippy::cloned_ref_to_slice_refs)]
+
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
