@@ -338,3 +338,125 @@ fn openssl_implicit_confirm_and_expired_code() {
     assert!(!o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("notAuthorized"), "{}", text(&o));
 }
+
+#[test]
+fn openssl_cr_p10cr_genm_and_bad_pop() {
+    let t = TempDir::new("cmds");
+    let (dir, pwf) = make_ca(&t);
+    let port = start_server(&dir, &pwf);
+    let key = t.path("ee.key");
+    new_key(&key);
+
+    // cr with PBM.
+    let (r, s, _) = enroll_code(&dir, &pwf, "CN=cr-user", &[], "1h");
+    let cert = t.path("cr.pem");
+    let o = cmp_ir(&t, port, &r, &s, &key, &cert, &["-cmd", "cr"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("received CP"), "{}", text(&o));
+    let subj = openssl(&["x509", "-in", cert.to_str().unwrap(), "-noout", "-subject"]);
+    assert!(
+        String::from_utf8_lossy(&subj.stdout).contains("CN = cr-user"),
+        "{}",
+        text(&subj)
+    );
+
+    // p10cr: the PKCS#10 request's subject is ignored too.
+    let csr = t.path("req.csr");
+    let o = openssl(&[
+        "req",
+        "-new",
+        "-key",
+        key.to_str().unwrap(),
+        "-subj",
+        "/CN=Requested",
+        "-out",
+        csr.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let (r, s, _) = enroll_code(&dir, &pwf, "CN=p10-user", &[], "1h");
+    let cert = t.path("p10.pem");
+    let o = cmp_ir(
+        &t,
+        port,
+        &r,
+        &s,
+        &key,
+        &cert,
+        &["-cmd", "p10cr", "-csr", csr.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let subj = openssl(&["x509", "-in", cert.to_str().unwrap(), "-noout", "-subject"]);
+    assert!(
+        String::from_utf8_lossy(&subj.stdout).contains("CN = p10-user"),
+        "{}",
+        text(&subj)
+    );
+
+    // genm returns the CA certificates and does not use up the code.
+    let (r, s, _) = enroll_code(&dir, &pwf, "CN=genm-user", &[], "1h");
+    let server = format!("127.0.0.1:{port}");
+    let sec = format!("pass:{s}");
+    let o = openssl(&[
+        "cmp",
+        "-cmd",
+        "genm",
+        "-server",
+        &server,
+        "-path",
+        "pkix/",
+        "-ref",
+        &r,
+        "-secret",
+        &sec,
+        "-infotype",
+        "caCerts",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("received GENP"), "{}", text(&o));
+
+    // raVerified POP from an end entity: badPOP; the code stays usable.
+    let cert = t.path("pop.pem");
+    let o = cmp_ir(&t, port, &r, &s, &key, &cert, &["-popo", "0"]);
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("badPOP"), "{}", text(&o));
+    let o = cmp_ir(&t, port, &r, &s, &key, &cert, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+
+    let ca = Ca::load(&dir, CA_PW.as_bytes()).unwrap();
+    assert_eq!(ca.issued().len(), 3);
+}
+
+#[test]
+fn openssl_concurrent_clients() {
+    let t = TempDir::new("conc");
+    let (dir, pwf) = make_ca(&t);
+    let port = start_server(&dir, &pwf);
+    let codes: Vec<_> = (0..4)
+        .map(|i| enroll_code(&dir, &pwf, &format!("CN=user{i}"), &[], "1h"))
+        .collect();
+    let t = std::sync::Arc::new(t);
+    let handles: Vec<_> = codes
+        .into_iter()
+        .enumerate()
+        .map(|(i, (r, s, _))| {
+            let t = std::sync::Arc::clone(&t);
+            std::thread::spawn(move || {
+                let key = t.path(&format!("k{i}.pem"));
+                new_key(&key);
+                let cert = t.path(&format!("c{i}.pem"));
+                let o = cmp_ir(&t, port, &r, &s, &key, &cert, &[]);
+                assert!(o.status.success(), "{}", text(&o));
+                serial_of(&cert)
+            })
+        })
+        .collect();
+    let serials: Vec<String> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let ca = Ca::load(&dir, CA_PW.as_bytes()).unwrap();
+    assert_eq!(ca.issued().len(), 4);
+    for s in &serials {
+        assert!(
+            ca.issued().iter().any(|r| &r.serial == s),
+            "{s} not recorded"
+        );
+    }
+}

@@ -23,6 +23,7 @@ use der::asn1::{Any, BitString, GeneralizedTime, OctetString};
 use der::{AnyRef, Decode, Encode, Reader, SliceReader};
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::name::Name;
+use x509_cert::spki::SubjectPublicKeyInfoOwned;
 use zeroize::Zeroizing;
 
 use crate::asn1 as d;
@@ -104,6 +105,12 @@ pub fn parse_message(bytes: &[u8]) -> Result<Incoming<'_>, Refusal> {
         match t.first() {
             Some(0xa0) if protection.is_none() && extra_certs.is_empty() => {
                 let bs = BitString::from_der(a.value()).map_err(|e| fmt_err("protection", e))?;
+                if bs.unused_bits() != 0 {
+                    return Err(refuse(
+                        PkiFailureInfo::BadDataFormat,
+                        "protection is not a whole number of octets",
+                    ));
+                }
                 protection = Some(bs.raw_bytes().to_vec());
             }
             Some(0xa1) if extra_certs.is_empty() => {
@@ -179,6 +186,133 @@ fn parse_cert_req_messages(content: &[u8]) -> Result<Vec<ReqMsg<'_>>, Refusal> {
         out.push((req_raw, req, pop));
     }
     Ok(out)
+}
+
+fn verify_pop(
+    spki: &[u8],
+    alg: &[u8],
+    signed: &[u8],
+    sig: &[u8],
+    what: &str,
+) -> Result<(), Refusal> {
+    match crate::sig::verify_cert_sig(spki, alg, signed, sig) {
+        crate::sig::VerifyOutcome::Valid => Ok(()),
+        crate::sig::VerifyOutcome::Invalid => Err(refuse(
+            PkiFailureInfo::BadPop,
+            format!("{what} signature does not verify"),
+        )),
+        crate::sig::VerifyOutcome::Unsupported(s) => {
+            Err(refuse(PkiFailureInfo::BadPop, format!("{what}: {s}")))
+        }
+    }
+}
+
+/// Checks a CertReqMessages with one request and signature POP; returns
+/// (SubjectPublicKeyInfo DER, certReqId).
+fn check_crmf(content: &[u8]) -> Result<(Vec<u8>, der::asn1::Int), Refusal> {
+    let reqs = parse_cert_req_messages(content)?;
+    let [(req_raw, req, pop)] = reqs.as_slice() else {
+        return Err(refuse(
+            PkiFailureInfo::BadRequest,
+            "exactly one CertReqMsg is supported",
+        ));
+    };
+    let spki = req
+        .cert_template
+        .public_key
+        .as_ref()
+        .ok_or_else(|| {
+            refuse(
+                PkiFailureInfo::BadCertTemplate,
+                "certTemplate has no publicKey",
+            )
+        })?
+        .to_der()
+        .map_err(|e| fmt_err("publicKey", e))?;
+    match pop {
+        Some(ProofOfPossession::Signature(sk)) => {
+            if sk.poposk_input.is_some() {
+                return Err(refuse(
+                    PkiFailureInfo::BadPop,
+                    "poposkInput is not supported",
+                ));
+            }
+            let alg = sk
+                .algorithm_identifier
+                .to_der()
+                .map_err(|e| fmt_err("POP algorithm", e))?;
+            match crate::sig::verify_cert_sig(&spki, &alg, req_raw, sk.signature.raw_bytes()) {
+                crate::sig::VerifyOutcome::Valid => {}
+                crate::sig::VerifyOutcome::Invalid => {
+                    return Err(refuse(
+                        PkiFailureInfo::BadPop,
+                        "POP signature does not verify",
+                    ));
+                }
+                crate::sig::VerifyOutcome::Unsupported(s) => {
+                    return Err(refuse(PkiFailureInfo::BadPop, format!("POP: {s}")));
+                }
+            }
+        }
+        _ => {
+            return Err(refuse(
+                PkiFailureInfo::BadPop,
+                "a signature proof of possession is required",
+            ));
+        }
+    }
+    Ok((spki, req.cert_req_id.clone()))
+}
+
+/// Checks a PKCS#10 request (RFC 2986): its self-signature is the POP.
+/// Returns (SubjectPublicKeyInfo DER, certReqId -1 as RFC 9810 §5.3.4 wants for p10cr).
+fn check_p10cr(content: &[u8]) -> Result<(Vec<u8>, der::asn1::Int), Refusal> {
+    if content.first() != Some(&0x30) {
+        return Err(refuse(
+            PkiFailureInfo::BadDataFormat,
+            "p10cr is not a SEQUENCE",
+        ));
+    }
+    let outer = AnyRef::from_der(content).map_err(|e| fmt_err("CertificationRequest", e))?;
+    let mut r = SliceReader::new(outer.value()).map_err(|e| fmt_err("CertificationRequest", e))?;
+    let info_raw = r
+        .tlv_bytes()
+        .map_err(|e| fmt_err("certificationRequestInfo", e))?;
+    let alg = r
+        .tlv_bytes()
+        .map_err(|e| fmt_err("signatureAlgorithm", e))?;
+    let sig = BitString::decode(&mut r).map_err(|e| fmt_err("signature", e))?;
+    r.finish().map_err(|e| fmt_err("CertificationRequest", e))?;
+    if info_raw.first() != Some(&0x30) {
+        return Err(refuse(
+            PkiFailureInfo::BadDataFormat,
+            "certificationRequestInfo is not a SEQUENCE",
+        ));
+    }
+    let info = AnyRef::from_der(info_raw).map_err(|e| fmt_err("certificationRequestInfo", e))?;
+    let mut ir =
+        SliceReader::new(info.value()).map_err(|e| fmt_err("certificationRequestInfo", e))?;
+    let version = ir.tlv_bytes().map_err(|e| fmt_err("version", e))?;
+    if version != [0x02, 0x01, 0x00] {
+        return Err(refuse(
+            PkiFailureInfo::BadDataFormat,
+            "PKCS#10 version is not 0",
+        ));
+    }
+    let _subject = ir.tlv_bytes().map_err(|e| fmt_err("subject", e))?;
+    let spki_raw = ir.tlv_bytes().map_err(|e| fmt_err("subjectPKInfo", e))?;
+    let spki = SubjectPublicKeyInfoOwned::from_der(spki_raw)
+        .and_then(|s| s.to_der())
+        .map_err(|e| fmt_err("subjectPKInfo", e))?;
+    if sig.unused_bits() != 0 {
+        return Err(refuse(
+            PkiFailureInfo::BadDataFormat,
+            "PKCS#10 signature has unused bits",
+        ));
+    }
+    verify_pop(&spki, alg, info_raw, sig.raw_bytes(), "PKCS#10")?;
+    let minus_one = der::asn1::Int::new(&[0xff]).map_err(|e| fmt_err("certReqId", e))?;
+    Ok((spki, minus_one))
 }
 
 struct Pending {
@@ -271,11 +405,7 @@ impl CmpServer {
         }
     }
 
-    fn handle_parsed(
-        &self,
-        msg: &Incoming<'_>,
-        now: i64,
-    ) -> Result<Answer, Fail> {
+    fn handle_parsed(&self, msg: &Incoming<'_>, now: i64) -> Result<Answer, Fail> {
         let h = &msg.header;
         if !(2..=3).contains(&h.pvno) {
             return Err((
@@ -383,12 +513,8 @@ impl CmpServer {
             )));
         }
         let reply = match msg.body_type {
-            body::IR | body::CR => self.enroll(msg, &tid, &reference, &secret, now),
+            body::IR | body::CR | body::P10CR => self.enroll(msg, &tid, &reference, &secret, now),
             body::GENM => self.genm(),
-            body::P10CR => Err(refuse(
-                PkiFailureInfo::BadRequest,
-                "p10cr is not supported yet",
-            )),
             n => Err(refuse(
                 PkiFailureInfo::BadRequest,
                 format!("PKIBody type {n} not supported"),
@@ -500,57 +626,11 @@ impl CmpServer {
         secret: &Zeroizing<Vec<u8>>,
         now: i64,
     ) -> Result<Reply, Refusal> {
-        let reqs = parse_cert_req_messages(msg.body_content)?;
-        let [(req_raw, req, pop)] = reqs.as_slice() else {
-            return Err(refuse(
-                PkiFailureInfo::BadRequest,
-                "exactly one CertReqMsg is supported",
-            ));
+        let (spki, cert_req_id) = if msg.body_type == body::P10CR {
+            check_p10cr(msg.body_content)?
+        } else {
+            check_crmf(msg.body_content)?
         };
-        let spki = req
-            .cert_template
-            .public_key
-            .as_ref()
-            .ok_or_else(|| {
-                refuse(
-                    PkiFailureInfo::BadCertTemplate,
-                    "certTemplate has no publicKey",
-                )
-            })?
-            .to_der()
-            .map_err(|e| fmt_err("publicKey", e))?;
-        match pop {
-            Some(ProofOfPossession::Signature(sk)) => {
-                if sk.poposk_input.is_some() {
-                    return Err(refuse(
-                        PkiFailureInfo::BadPop,
-                        "poposkInput is not supported",
-                    ));
-                }
-                let alg = sk
-                    .algorithm_identifier
-                    .to_der()
-                    .map_err(|e| fmt_err("POP algorithm", e))?;
-                match crate::sig::verify_cert_sig(&spki, &alg, req_raw, sk.signature.raw_bytes()) {
-                    crate::sig::VerifyOutcome::Valid => {}
-                    crate::sig::VerifyOutcome::Invalid => {
-                        return Err(refuse(
-                            PkiFailureInfo::BadPop,
-                            "POP signature does not verify",
-                        ));
-                    }
-                    crate::sig::VerifyOutcome::Unsupported(s) => {
-                        return Err(refuse(PkiFailureInfo::BadPop, format!("POP: {s}")));
-                    }
-                }
-            }
-            _ => {
-                return Err(refuse(
-                    PkiFailureInfo::BadPop,
-                    "a signature proof of possession is required",
-                ));
-            }
-        }
         let implicit = msg
             .header
             .general_info
@@ -631,7 +711,7 @@ impl CmpServer {
                 Pending {
                     secret: secret.clone(),
                     cert_der: cert.clone(),
-                    cert_req_id: req.cert_req_id.clone(),
+                    cert_req_id: cert_req_id.clone(),
                     serial,
                     created: now,
                 },
@@ -642,7 +722,7 @@ impl CmpServer {
         let rep = CertRepMessage {
             ca_pubs: Some(vec![root]),
             response: vec![CertResponse {
-                cert_req_id: req.cert_req_id.clone(),
+                cert_req_id: cert_req_id.clone(),
                 status: PkiStatusInfo {
                     status: status::ACCEPTED,
                     status_string: None,
