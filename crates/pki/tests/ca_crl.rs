@@ -483,3 +483,74 @@ fn cross_certificate_links_two_domains() {
     let e = validate_path(&lb, &[plain], &anchor_a, &[arl], &o2).unwrap_err();
     assert_eq!(e.kind, ErrorKind::Revoked, "{e}");
 }
+
+#[test]
+fn crls_signed_with_each_key_type_verify_in_openssl_and_here() {
+    let tmp = Tmp::new("keytypes");
+    for kt in [KeyType::Rsa2048, KeyType::EcdsaP384, KeyType::Ed25519] {
+        let mut ca = Ca::generate("CN=KT Root", kt, DAY * 1000, NOW - 1000).unwrap();
+        let l = leaf(&mut ca, "CN=l", "dns:l.example");
+        let s = last_serial(&ca);
+        ca.revoke(&s, Some(CrlReason::PrivilegeWithdrawn), None, NOW)
+            .unwrap();
+        let crl = ca.issue_crl(&FULL, DAY, NOW).unwrap();
+        let text = openssl_crl_text(&tmp, &crl, ca.certificate_der());
+        assert!(text.contains("Privilege Withdrawn"), "{kt:?}: {text}");
+        let anchor = vec![ca.certificate_der().to_vec()];
+        let e =
+            validate_path(&l, &[], &anchor, &[crl], &opts(RevocationMode::Require)).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Revoked, "{kt:?}: {e}");
+    }
+}
+
+#[test]
+fn old_state_files_load_and_bad_serials_are_errors() {
+    let tmp = Tmp::new("oldstate");
+    let cheap = KdfParams {
+        m_cost_kib: 64,
+        t_cost: 1,
+        p_cost: 1,
+    };
+    let mut ca = root("CN=Old State");
+    leaf(&mut ca, "CN=o", "dns:o.example");
+    let s = last_serial(&ca);
+    let dir = tmp.0.join("ca");
+    ca.save_with_params(&dir, b"pw", cheap).unwrap();
+    // The state format written before revocation support.
+    let old = format!(
+        "{{\"version\":1,\"issued\":[{{\"serial\":\"{s}\",\"subject\":\"CN=o\",\"not_after\":\"2027-01-01T00:00:00Z\"}}]}}"
+    );
+    std::fs::write(dir.join("state.json"), &old).unwrap();
+    let mut back = Ca::load(&dir, b"pw").unwrap();
+    assert_eq!(back.crl_number(), 0);
+    assert!(!back.issued()[0].ca);
+    back.revoke(&s, None, None, NOW).unwrap();
+    let crl = back.issue_crl(&FULL, DAY, NOW).unwrap();
+    assert!(Crl::parse(&crl).unwrap().find_serial(&unhex(&s)).is_some());
+    back.save_state(&dir).unwrap();
+    let st = std::fs::read_to_string(dir.join("state.json")).unwrap();
+    assert!(st.contains("\"crl_number\": 1"), "{st}");
+    assert!(st.contains("\"after_crl\": 0"), "{st}");
+
+    // A corrupted serial in the state is an error, not a panic or a wrong CRL.
+    let bad = old.replace(&s, "zz");
+    let bad = bad.replace("\"issued\"", "\"crl_number\":0,\"issued\"");
+    let bad = bad.replace(
+        "\"not_after\":\"2027-01-01T00:00:00Z\"",
+        "\"not_after\":\"2027-01-01T00:00:00Z\",\"revoked\":{\"time\":1,\"after_crl\":0}",
+    );
+    std::fs::write(dir.join("state.json"), &bad).unwrap();
+    let mut b2 = Ca::load(&dir, b"pw").unwrap();
+    let e = b2.issue_crl(&FULL, DAY, NOW).unwrap_err();
+    assert!(e.to_string().contains("bad serial"), "{e}");
+    // The last full CRL cannot be ahead of the counter.
+    std::fs::write(
+        dir.join("state.json"),
+        old.replace(
+            "\"issued\"",
+            "\"crl_number\":1,\"last_full_crl\":2,\"issued\"",
+        ),
+    )
+    .unwrap();
+    assert!(Ca::load(&dir, b"pw").is_err());
+}
