@@ -594,16 +594,22 @@ impl CmpServer {
                     "certHash does not match the issued certificate",
                 )));
             }
-            if s.status_info
-                .as_ref()
-                .is_some_and(|i| i.status == status::REJECTION)
-            {
-                // The client refused the certificate. It stays recorded (and can be revoked).
-                eprintln!(
-                    "cmp: client rejected certificate serial {} in certConf",
-                    p.serial
-                );
-            }
+        }
+        // An empty CertConfirmContent, or a rejection, refuses the certificate:
+        // revoke it (RFC 4210 §5.3.18) so that it is listed on the next CRL.
+        let rejected = statuses.is_empty()
+            || statuses.iter().any(|s| {
+                s.status_info
+                    .as_ref()
+                    .is_some_and(|i| i.status == status::REJECTION)
+            });
+        if rejected {
+            self.revoke_rejected(&p.serial, now).map_err(|e| {
+                keyed(refuse(
+                    PkiFailureInfo::SystemFailure,
+                    format!("cannot revoke the rejected certificate: {e}"),
+                ))
+            })?;
         }
         map.remove(tid);
         Ok((
@@ -616,6 +622,14 @@ impl CmpServer {
             secret,
             resp_pbm,
         ))
+    }
+
+    fn revoke_rejected(&self, serial: &str, now: i64) -> Result<(), PkiError> {
+        let _lock = lock_ca_dir(&self.dir)?;
+        let mut ca = Ca::load(&self.dir, &self.ca_password)?;
+        let now_u = u64::try_from(now).map_err(|_| PkiError::InvalidInput("clock".into()))?;
+        ca.revoke(serial, None, None, now_u)?;
+        ca.save_state(&self.dir)
     }
 
     fn enroll(

@@ -258,6 +258,11 @@ fn ir_then_cert_conf_then_reuse_refused() {
     );
     assert_eq!(fail_bit(&a), PkiFailureInfo::BadRequest as usize);
 
+    // The certificate is recorded and not revoked.
+    let ca = Ca::load(&_t.0, PW).unwrap();
+    assert_eq!(ca.issued().len(), 1);
+    assert!(ca.issued()[0].revoked.is_none());
+
     // Reusing the code: notAuthorized, protected (the requester proved the secret).
     let h3 = header(&code.reference, b"tid-flow-0002", false);
     let a = answer(
@@ -360,4 +365,51 @@ fn malformed_input_never_panics() {
         let p = parse_message(&raw).unwrap();
         assert_eq!(p.body_type, body::ERROR, "flip at {i} accepted");
     }
+}
+
+#[test]
+fn rejected_in_cert_conf_is_revoked() {
+    let (t, server, code) = setup("reject");
+    let secret = code.secret.as_bytes();
+    let key = PrivateKey::generate(KeyType::EcdsaP256).unwrap();
+    let h = header(&code.reference, b"tid-reject-01", false);
+    let a = answer(
+        &server,
+        &message(&h, body::IR, &ir_body(&key, false), secret),
+        secret,
+    );
+    assert_eq!(a.body_type, body::IP);
+    let rep = CertRepMessage::from_der(&a.content).unwrap();
+    let cert = rep.response[0]
+        .certified_key_pair
+        .as_ref()
+        .unwrap()
+        .certificate
+        .to_der()
+        .unwrap();
+    let hash = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &cert);
+    let conf = vec![CertStatus {
+        cert_hash: OctetString::new(hash.as_ref().to_vec()).unwrap(),
+        cert_req_id: Int::new(&[0]).unwrap(),
+        status_info: Some(PkiStatusInfo {
+            status: status::REJECTION,
+            status_string: None,
+            fail_info: None,
+        }),
+        hash_alg: None,
+    }]
+    .to_der()
+    .unwrap();
+    let a = answer(
+        &server,
+        &message(&h, body::CERT_CONF, &conf, secret),
+        secret,
+    );
+    assert_eq!(a.body_type, body::PKICONF);
+    let ca = Ca::load(&t.0, PW).unwrap();
+    assert_eq!(ca.issued().len(), 1);
+    assert!(
+        ca.issued()[0].revoked.is_some(),
+        "rejected certificate not revoked"
+    );
 }
