@@ -219,8 +219,10 @@ impl Ca {
     /// revoked at `now_unix` with an optional reason and invalidityDate.
     ///
     /// `RemoveFromCrl` lifts a certificateHold instead (the next delta CRL
-    /// says so). Errors: unknown serial, already revoked, removeFromCRL on a
-    /// certificate not on hold, an invalidity date after the revocation.
+    /// says so); another reason given for a certificate on hold makes the
+    /// revocation permanent with that reason. Errors: unknown serial, already
+    /// revoked, removeFromCRL on a certificate not on hold, an invalidity
+    /// date after the revocation.
     /// The caller saves the state.
     pub fn revoke(
         &mut self,
@@ -263,6 +265,20 @@ impl Ca {
                     "certificate {} is not revoked: removeFromCRL only lifts a certificateHold",
                     rec.serial
                 )));
+            }
+            // A hold may become a permanent revocation (RFC 5280 §5.3.1).
+            (Some(r), Some(new))
+                if r.is_active()
+                    && stored_reason(r) == Some(CrlReason::CertificateHold)
+                    && new != CrlReason::CertificateHold =>
+            {
+                *r = RevocationRecord {
+                    time: now,
+                    reason: Some(new.name().to_string()),
+                    invalidity_date,
+                    after_crl: crl_number,
+                    released_after_crl: None,
+                };
             }
             (Some(r), _) if r.is_active() => {
                 return Err(PkiError::InvalidInput(format!(

@@ -295,6 +295,23 @@ fn delta_crls_list_changes_since_their_base_and_validate() {
     let f5 = Crl::parse(&full5).unwrap();
     assert_eq!(f5.len(), 1);
     assert!(f5.find_serial(&unhex(&sa)).is_some());
+    // A new hold on a: no (already permanently revoked). Hold on b then keyCompromise.
+    assert!(
+        ca.revoke(&sa, Some(CrlReason::CertificateHold), None, NOW + 7)
+            .is_err()
+    );
+    ca.revoke(&sb, Some(CrlReason::CertificateHold), None, NOW + 7)
+        .unwrap();
+    assert!(
+        ca.revoke(&sb, Some(CrlReason::CertificateHold), None, NOW + 7)
+            .is_err()
+    );
+    ca.revoke(&sb, Some(CrlReason::KeyCompromise), None, NOW + 7)
+        .unwrap();
+    assert!(
+        ca.revoke(&sb, Some(CrlReason::Superseded), None, NOW + 7)
+            .is_err()
+    );
 
     // The counters survive a save/load.
     let cheap = KdfParams {
@@ -308,8 +325,13 @@ fn delta_crls_list_changes_since_their_base_and_validate() {
     assert_eq!(back.crl_number(), 5);
     assert_eq!(back.last_full_crl(), Some(5));
     assert_eq!(back.issued(), ca.issued());
-    let delta6 = back.issue_crl(&CrlKind::Delta, DAY, NOW + 8).unwrap();
-    assert!(Crl::parse(&delta6).unwrap().is_empty());
+    // The delta against full CRL 5 carries b's permanent revocation.
+    let delta6 = Crl::parse(&back.issue_crl(&CrlKind::Delta, DAY, NOW + 8).unwrap()).unwrap();
+    assert_eq!(delta6.len(), 1);
+    assert_eq!(delta6.find_serial(&unhex(&sb)).unwrap().reason, Some(1));
+    back.issue_crl(&FULL, DAY, NOW + 9).unwrap();
+    let delta8 = back.issue_crl(&CrlKind::Delta, DAY, NOW + 10).unwrap();
+    assert!(Crl::parse(&delta8).unwrap().is_empty());
 }
 
 #[test]
