@@ -624,3 +624,66 @@ fn command_errors_are_clear() {
     );
     assert!(e.contains("host bits"), "{e}");
 }
+
+#[test]
+fn three_level_hierarchy_and_path_length() {
+    let t = TempDir::new("three");
+    init(&t, "root", "CN=Three Root", None);
+    init(&t, "mid", "CN=Three Mid", Some("root"));
+    let (mid_dir, root_dir) = (t.p("mid"), t.p("root"));
+    let iss_dir = t.p("iss");
+    ok(
+        &t,
+        &[
+            "ca",
+            "init",
+            "--dir",
+            &iss_dir,
+            "--subject",
+            "CN=Three Issuing",
+            "--parent",
+            &mid_dir,
+            "--path-len",
+            "0",
+        ],
+    );
+    issue(&t, "iss", "leaf3", "leaf3.example");
+    // The issuing CA's pathLen 0 forbids another CA below it.
+    let e = fails(
+        &t,
+        &[
+            "ca",
+            "init",
+            "--dir",
+            &t.p("deeper"),
+            "--subject",
+            "CN=Too Deep",
+            "--parent",
+            &iss_dir,
+        ],
+    );
+    assert!(e.contains("pathLenConstraint"), "{e}");
+    assert!(!Path::new(&t.p("deeper/ca.pem")).exists());
+
+    let (root_arl, mid_arl, iss_crl) = (t.p("root.arl"), t.p("mid.arl"), t.p("iss.crl"));
+    ok(&t, &["ca", "arl", "--dir", &root_dir, "--out", &root_arl]);
+    ok(&t, &["ca", "arl", "--dir", &mid_dir, "--out", &mid_arl]);
+    ok(&t, &["ca", "crl", "--dir", &iss_dir, "--out", &iss_crl]);
+    let (root_pem, mid_pem, iss_pem) = (t.p("root/ca.pem"), t.p("mid/ca.pem"), t.p("iss/ca.pem"));
+    let leaf = t.p("leaf3.pem");
+    let crls = [root_arl.as_str(), mid_arl.as_str(), iss_crl.as_str()];
+    agree(true, &root_pem, &[&mid_pem, &iss_pem], &crls, false, &leaf);
+    // Without the middle CA's ARL neither can establish its status for the issuing CA.
+    agree(
+        false,
+        &root_pem,
+        &[&mid_pem, &iss_pem],
+        &[&root_arl, &iss_crl],
+        false,
+        &leaf,
+    );
+    // The issuing CA's profile keeps the whole chain up to the root.
+    let p = negotiator_store::Profile::load(Path::new(&t.p("leaf3.profile")), b"test password")
+        .unwrap();
+    assert_eq!(p.certificate_chain.len(), 4);
+}
