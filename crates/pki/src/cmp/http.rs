@@ -17,6 +17,8 @@ pub const MAX_HEAD: usize = 16 * 1024;
 pub const MAX_CONNECTIONS: usize = 64;
 /// Per-read/write timeout.
 pub const IO_TIMEOUT: Duration = Duration::from_secs(15);
+/// Deadline for reading a whole request (slow clients are cut off).
+pub const REQUEST_DEADLINE: Duration = Duration::from_secs(30);
 /// The path served.
 pub const CMP_PATH: &str = "/pkix/";
 
@@ -139,6 +141,13 @@ fn now() -> i64 {
 pub fn serve_connection(server: &CmpServer, mut s: TcpStream) -> io::Result<()> {
     s.set_read_timeout(Some(IO_TIMEOUT))?;
     s.set_write_timeout(Some(IO_TIMEOUT))?;
+    let start = std::time::Instant::now();
+    let late = || {
+        io::Error::new(
+            io::ErrorKind::TimedOut,
+            "request not received within the deadline",
+        )
+    };
     let mut buf = Vec::with_capacity(4096);
     let mut chunk = [0u8; 4096];
     let head_end = loop {
@@ -153,6 +162,9 @@ pub fn serve_connection(server: &CmpServer, mut s: TcpStream) -> io::Result<()> 
                 "text/plain",
                 b"request head too large\n",
             );
+        }
+        if start.elapsed() > REQUEST_DEADLINE {
+            return Err(late());
         }
         let n = s.read(&mut chunk)?;
         if n == 0 {
@@ -173,6 +185,9 @@ pub fn serve_connection(server: &CmpServer, mut s: TcpStream) -> io::Result<()> 
         body.truncate(req.content_length);
     }
     while body.len() < req.content_length {
+        if start.elapsed() > REQUEST_DEADLINE {
+            return Err(late());
+        }
         let want = (req.content_length - body.len()).min(chunk.len());
         let n = s.read(chunk.get_mut(..want).unwrap_or(&mut []))?;
         if n == 0 {

@@ -40,6 +40,10 @@ pub const MAX_PENDING: usize = 4096;
 pub const PENDING_TIMEOUT_SECS: i64 = 600;
 /// Default validity of issued certificates.
 pub const DEFAULT_CERT_VALIDITY: Duration = Duration::from_secs(365 * 86_400);
+/// Text of the refusal for an unknown reference number and for a wrong
+/// authorization code alike (no oracle for valid reference numbers).
+pub const AUTH_FAILED: &str =
+    "MAC check failed: unknown reference number or wrong authorization code";
 /// Name of the CA directory lock file (shared with `negotiator ca issue`).
 pub const LOCK_FILE: &str = ".lock";
 
@@ -329,6 +333,7 @@ pub struct CmpServer {
     ca_password: Zeroizing<Vec<u8>>,
     code_key: LessSafeKey,
     ca_subject: Vec<u8>,
+    ca_root: Vec<u8>,
     pending: Mutex<HashMap<Vec<u8>, Pending>>,
     validity: Duration,
 }
@@ -377,6 +382,7 @@ impl CmpServer {
             ca_password: Zeroizing::new(ca_password.to_vec()),
             code_key: codes::code_key(&ca)?,
             ca_subject: ca.subject_der.clone(),
+            ca_root: ca.root_der().to_vec(),
             pending: Mutex::new(HashMap::new()),
             validity: DEFAULT_CERT_VALIDITY,
         })
@@ -479,23 +485,11 @@ impl CmpServer {
             .codes
             .into_iter()
             .find(|c| c.reference == reference)
-            .ok_or_else(|| {
-                (
-                    refuse(PkiFailureInfo::BadMessageCheck, "unknown reference number"),
-                    None,
-                )
-            })?;
+            .ok_or_else(|| (refuse(PkiFailureInfo::BadMessageCheck, AUTH_FAILED), None))?;
         let secret = codes::decrypt_secret(&self.code_key, &record)
             .map_err(|e| (refuse(PkiFailureInfo::SystemFailure, e.to_string()), None))?;
-        pbm.verify(&secret, &protected_part, prot).map_err(|_| {
-            (
-                refuse(
-                    PkiFailureInfo::BadMessageCheck,
-                    "MAC check failed: wrong authorization code",
-                ),
-                None,
-            )
-        })?;
+        pbm.verify(&secret, &protected_part, prot)
+            .map_err(|_| (refuse(PkiFailureInfo::BadMessageCheck, AUTH_FAILED), None))?;
         let resp_pbm = pbm
             .fresh_like()
             .map_err(|e| (refuse(PkiFailureInfo::SystemFailure, e.to_string()), None))?;
@@ -525,9 +519,7 @@ impl CmpServer {
     }
 
     fn genm(&self) -> Result<Reply, Refusal> {
-        let ca = Ca::load(&self.dir, &self.ca_password)
-            .map_err(|e| refuse(PkiFailureInfo::SystemFailure, e.to_string()))?;
-        let certs: Vec<&[u8]> = vec![ca.root_der()];
+        let certs: Vec<&[u8]> = vec![&self.ca_root];
         let itav = d::seq(&[&d::oid(&OID_IT_CA_CERTS), &d::seq(&certs)]);
         Ok(Reply {
             body_type: body::GENP,

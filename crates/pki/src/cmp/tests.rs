@@ -413,3 +413,37 @@ fn rejected_in_cert_conf_is_revoked() {
         "rejected certificate not revoked"
     );
 }
+
+#[test]
+fn http_transport_status_codes() {
+    use std::io::{Read, Write};
+    let (_t, server, _code) = setup("http");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || http::serve(listener, std::sync::Arc::new(server)));
+    let exchange = |req: &[u8]| {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.write_all(req).unwrap();
+        let mut out = Vec::new();
+        s.read_to_end(&mut out).unwrap();
+        out
+    };
+    let starts = |r: &[u8], p: &str| String::from_utf8_lossy(r).starts_with(p);
+    let r = exchange(
+        b"POST /other HTTP/1.1\r\nContent-Type: application/pkixcmp\r\nContent-Length: 0\r\n\r\n",
+    );
+    assert!(starts(&r, "HTTP/1.1 404"));
+    let r = exchange(b"POST /pkix/ HTTP/1.1\r\nContent-Type: application/pkixcmp\r\nContent-Length: 999999999\r\n\r\n");
+    assert!(starts(&r, "HTTP/1.1 413"));
+    // A garbage body gets a well-formed CMP error (badDataFormat) over HTTP 200.
+    let r = exchange(b"POST /pkix/ HTTP/1.1\r\nContent-Type: application/pkixcmp\r\nContent-Length: 3\r\n\r\nabc");
+    assert!(starts(&r, "HTTP/1.1 200"));
+    let text = String::from_utf8_lossy(&r);
+    assert!(text.contains("Content-Type: application/pkixcmp"));
+    let body_at = r.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    let m = parse_message(&r[body_at..]).unwrap();
+    assert_eq!(m.body_type, body::ERROR);
+    let e = ErrorMsgContent::from_der(m.body_content).unwrap();
+    let bits = e.pki_status_info.fail_info.unwrap();
+    assert_eq!(bits.raw_bytes(), [0x04]); // bit 5 = badDataFormat
+}
