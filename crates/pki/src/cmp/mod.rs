@@ -539,8 +539,8 @@ impl CmpServer {
         protected_part: &[u8],
         now: i64,
     ) -> Result<Answer, Fail> {
+        self.expire_pending(now);
         let mut map = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-        map.retain(|_, p| now - p.created <= PENDING_TIMEOUT_SECS);
         let Some(p) = map.get(tid) else {
             return Err((
                 refuse(
@@ -616,6 +616,29 @@ impl CmpServer {
         ))
     }
 
+    /// Drops transactions whose certConf did not come within
+    /// [`PENDING_TIMEOUT_SECS`] and revokes their certificates (RFC 4210 §5.3.18:
+    /// an unconfirmed certificate must not stay valid).
+    fn expire_pending(&self, now: i64) {
+        let expired: Vec<String> = {
+            let mut map = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+            let mut gone = Vec::new();
+            map.retain(|_, p| {
+                let keep = now - p.created <= PENDING_TIMEOUT_SECS;
+                if !keep {
+                    gone.push(p.serial.clone());
+                }
+                keep
+            });
+            gone
+        };
+        for serial in expired {
+            if let Err(e) = self.revoke_rejected(&serial, now) {
+                eprintln!("cmp: cannot revoke unconfirmed certificate {serial}: {e}");
+            }
+        }
+    }
+
     fn revoke_rejected(&self, serial: &str, now: i64) -> Result<(), PkiError> {
         let _lock = lock_ca_dir(&self.dir)?;
         let mut ca = Ca::load(&self.dir, &self.ca_password)?;
@@ -643,6 +666,7 @@ impl CmpServer {
             .as_ref()
             .is_some_and(|g| g.iter().any(|i| i.info_type == OID_IT_IMPLICIT_CONFIRM));
         if !implicit {
+            self.expire_pending(now);
             let map = self.pending.lock().unwrap_or_else(|p| p.into_inner());
             if map.contains_key(tid) {
                 return Err(refuse(

@@ -447,3 +447,23 @@ fn http_transport_status_codes() {
     let bits = e.pki_status_info.fail_info.unwrap();
     assert_eq!(bits.raw_bytes(), [0x04]); // bit 5 = badDataFormat
 }
+
+#[test]
+fn unconfirmed_certificate_is_revoked_after_timeout() {
+    let (t, server, code) = setup("timeout");
+    let secret = code.secret.as_bytes();
+    let key = PrivateKey::generate(KeyType::EcdsaP256).unwrap();
+    let h = header(&code.reference, b"tid-timeout-1", false);
+    let t0 = now();
+    let raw = server.handle(&message(&h, body::IR, &ir_body(&key, false), secret), t0);
+    assert_eq!(parse_message(&raw).unwrap().body_type, body::IP);
+    // A late certConf (after PENDING_TIMEOUT_SECS) finds no transaction, and the
+    // unconfirmed certificate has been revoked.
+    let conf = Vec::<CertStatus>::new().to_der().unwrap();
+    let late = t0 + PENDING_TIMEOUT_SECS + 1;
+    let raw = server.handle(&message(&h, body::CERT_CONF, &conf, secret), late);
+    let m = parse_message(&raw).unwrap();
+    assert_eq!(m.body_type, body::ERROR);
+    let ca = Ca::load(&t.0, PW).unwrap();
+    assert!(ca.issued()[0].revoked.is_some());
+}
