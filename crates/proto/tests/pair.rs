@@ -274,3 +274,101 @@ fn expired_peer_certificate_gets_authentication_failed_naming_the_check() {
         .unwrap();
     assert!(reason_a.contains("AUTHENTICATION_FAILED"), "{reason_a}");
 }
+
+/// Issue 4 item 6: a revoked peer certificate is refused with AUTHENTICATION_FAILED, and the
+/// log line names the check and the certificate.
+#[test]
+fn revoked_peer_certificate_is_refused_when_crls_are_configured() {
+    use negotiator_pki::{Ca, CrlKind, CrlReason, IssueRequest, San};
+    use std::sync::Arc;
+    use std::time::Duration;
+    let now = 1_780_000_000;
+    let day = Duration::from_secs(86_400);
+    let kt = KeyType::EcdsaP256;
+    let mut ca = Ca::generate("CN=Revoking CA", kt, day * 10, now - 86_400).unwrap();
+    let mut issue = |cn: &str| {
+        let req = IssueRequest {
+            subject: format!("CN={cn}"),
+            sans: vec![San::Dns(format!("{cn}.example"))],
+            validity: day * 5,
+            eku_ipsec_ike: true,
+        };
+        ca.issue_with_new_key(&req, kt, now - 86_400).unwrap()
+    };
+    let (ka, cert_a) = issue("a");
+    let (kb, cert_b) = issue("b");
+    let (ka, kb) = (Arc::new(ka), Arc::new(kb));
+    let serial_a = ca.issued()[0].serial.clone();
+    let anchor = ca.certificate_der().to_vec();
+    // First a CRL that revokes nobody: the exchange succeeds with status "good".
+    let clean_crl = ca
+        .issue_crl(
+            &CrlKind::Full {
+                freshest_crl_uri: None,
+            },
+            day,
+            now - 3600,
+        )
+        .unwrap();
+    ca.revoke(&serial_a, Some(CrlReason::KeyCompromise), None, now - 3000)
+        .unwrap();
+    let crl = ca
+        .issue_crl(
+            &CrlKind::Full {
+                freshest_crl_uri: None,
+            },
+            day,
+            now - 2000,
+        )
+        .unwrap();
+    let make = |crl_for_b: Vec<u8>| {
+        let (mut a, mut b) = psk_configs(b"unused", b"unused");
+        a.local_id = negotiator_proto::Identity::fqdn("a.example");
+        a.local_auth = LocalAuth::Certificate {
+            key: ka.clone(),
+            chain: vec![cert_a.clone()],
+        };
+        a.remote_auth = negotiator_proto::RemoteAuth::Certificate {
+            anchors: vec![anchor.clone()],
+            crls: vec![],
+        };
+        b.local_auth = LocalAuth::Certificate {
+            key: kb.clone(),
+            chain: vec![cert_b.clone()],
+        };
+        b.remote_auth = negotiator_proto::RemoteAuth::Certificate {
+            anchors: vec![anchor.clone()],
+            crls: vec![crl_for_b],
+        };
+        (a, b)
+    };
+    let (a, b) = make(clean_crl);
+    let mut p = Pair::new(a, b);
+    p.initiate();
+    p.drive(|_, _| false);
+    assert_eq!(established(&p.b_events), 1, "{:?}", p.b_events);
+    assert!(
+        p.b.ike_sas()[0]
+            .remote_auth
+            .as_deref()
+            .unwrap()
+            .contains("revocation good")
+    );
+
+    let (a, b) = make(crl);
+    let mut p = Pair::new(a, b);
+    p.initiate();
+    p.drive(|_, _| false);
+    assert_eq!(established(&p.b_events), 0);
+    let reason = p
+        .b_events
+        .iter()
+        .find_map(|e| match e {
+            Event::IkeSaFailed { reason, .. } => Some(reason.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert!(reason.contains("revoked"), "{reason}");
+    assert!(reason.contains("CN=a"), "{reason}");
+    assert!(reason.contains("keyCompromise"), "{reason}");
+}
