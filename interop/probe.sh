@@ -124,6 +124,18 @@ wait_for_line() {
   return 1
 }
 
+# Stops a tshark we started: INT (tshark ignores TERM at times), KILL after 5 s.
+stop_capture() {
+  local pid="$1" i
+  kill -INT "$pid" 2>/dev/null || true
+  for ((i = 0; i < 50; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
 passed=0
 failed=0
 probe_pid=""
@@ -162,6 +174,8 @@ run_one() {
     cap_pid=$!
     # tshark can take many seconds to start on a loaded machine.
     wait_for_line "$base.tshark.err" "Capturing on" 40 || fail="the capture did not start"
+    # "Capturing on" comes before dumpcap has its filter attached.
+    sleep 1
     args+=(--keylog "$base.keys")
   fi
   # charon's log for this run only.
@@ -205,8 +219,7 @@ run_one() {
   tail -n +"$((log_start + 1))" "$charon_log" > "$base.charon.log" || true
   if [ -n "$cap_pid" ]; then
     sleep 0.5
-    kill "$cap_pid" 2>/dev/null || true
-    wait "$cap_pid" 2>/dev/null || true
+    stop_capture "$cap_pid"
     if [ -z "$fail" ] && ! "$REPO/scripts/tshark-check.sh" -k "$base.keys" "$base.pcapng" 500 4500 \
         > "$base.tshark-check" 2>&1; then
       fail="tshark-check: $(tail -1 "$base.tshark-check")"
