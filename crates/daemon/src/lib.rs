@@ -623,11 +623,11 @@ impl NodeState {
                     warn!("SA database refused the Child SA: {e}");
                     return;
                 }
-                if let Some(entry) = self.sadb.lookup_inbound(spi_in) {
-                    if let Err(e) = self.esp.install(entry) {
-                        warn!("ESP engine refused the Child SA: {e}");
-                        return;
-                    }
+                if let Some(entry) = self.sadb.lookup_inbound(spi_in)
+                    && let Err(e) = self.esp.install(entry)
+                {
+                    warn!("ESP engine refused the Child SA: {e}");
+                    return;
                 }
                 // Release packets held by an acquire.
                 let waiting: Vec<IpAddr> = self

@@ -747,12 +747,12 @@ impl Endpoint {
         detect_nat(sa, &msg.payloads);
         // §2.23: behind (or in front of) a NAT the initiator moves to the NAT-T port now, so
         // that IKE_AUTH and everything after it goes out with the non-ESP marker.
-        if let (true, Some((l, r))) = (sa.nat_local || sa.nat_remote, natt_ports) {
-            if sa.local.port() != l {
-                sa.local.set_port(l);
-                sa.remote.set_port(r);
-                info!(local = %sa.local, remote = %sa.remote, "NAT detected: IKE SA floats to the NAT-T ports");
-            }
+        if let (true, Some((l, r))) = (sa.nat_local || sa.nat_remote, natt_ports)
+            && sa.local.port() != l
+        {
+            sa.local.set_port(l);
+            sa.remote.set_port(r);
+            info!(local = %sa.local, remote = %sa.remote, "NAT detected: IKE SA floats to the NAT-T ports");
         }
         install_ike_keys(
             &*provider,
@@ -1011,16 +1011,16 @@ impl Endpoint {
         }
         // A retransmission: answer with the same response.
         if let Some(our) = self.init_index.get(&(remote, header.spi_i)) {
-            if let Some(sa) = self.sas.get(our) {
-                if let (Some((0, resp)), true) = (&sa.cached_response, sa.msg1 == raw) {
-                    trace!("retransmitted IKE_SA_INIT; resending our response");
-                    for data in resp {
-                        self.transmits.push_back(Transmit {
-                            local,
-                            remote,
-                            data: data.clone(),
-                        });
-                    }
+            if let Some(sa) = self.sas.get(our)
+                && let (Some((0, resp)), true) = (&sa.cached_response, sa.msg1 == raw)
+            {
+                trace!("retransmitted IKE_SA_INIT; resending our response");
+                for data in resp {
+                    self.transmits.push_back(Transmit {
+                        local,
+                        remote,
+                        data: data.clone(),
+                    });
                 }
             }
             return Ok(());
@@ -1826,17 +1826,18 @@ impl Endpoint {
             // §2.1: a retransmitted request gets the cached response, if authentic.
             // For a fragmented request, fragment 1 stands for the whole (RFC 7383 §2.6.1).
             let first = fragment.is_none_or(|f| f.number == 1);
-            if let (Some((cmid, resp)), Some(keys), true) = (&sa.cached_response, &sa.keys, first) {
-                if *cmid == mid && keys.open_raw(data, enc_data).is_ok() {
-                    trace!(mid, "retransmitted request; resending cached response");
-                    for d in resp {
-                        let t = Transmit {
-                            local: sa.local,
-                            remote: sa.remote,
-                            data: d.clone(),
-                        };
-                        self.transmits.push_back(t);
-                    }
+            if let (Some((cmid, resp)), Some(keys), true) = (&sa.cached_response, &sa.keys, first)
+                && *cmid == mid
+                && keys.open_raw(data, enc_data).is_ok()
+            {
+                trace!(mid, "retransmitted request; resending cached response");
+                for d in resp {
+                    let t = Transmit {
+                        local: sa.local,
+                        remote: sa.remote,
+                        data: d.clone(),
+                    };
+                    self.transmits.push_back(t);
                 }
             }
             return;
@@ -1914,10 +1915,11 @@ impl Endpoint {
                     old_local = %sa.local, old_remote = %sa.remote, %local, %remote,
                     "IKE SA moves to the addresses of an authenticated message"
                 );
-                if sa.role == Role::Responder && sa.state == IkeState::InitAnswered {
-                    if let Some(v) = self.init_index.remove(&(sa.remote, sa.spi_i)) {
-                        self.init_index.insert((remote, sa.spi_i), v);
-                    }
+                if sa.role == Role::Responder
+                    && sa.state == IkeState::InitAnswered
+                    && let Some(v) = self.init_index.remove(&(sa.remote, sa.spi_i))
+                {
+                    self.init_index.insert((remote, sa.spi_i), v);
                 }
                 sa.local = local;
                 sa.remote = remote;
@@ -2040,34 +2042,33 @@ impl Endpoint {
         e: negotiator_wire::v2::Error,
     ) {
         // §2.5: an unknown critical payload in an IKE_SA_INIT request is answered, unprotected.
-        if let negotiator_wire::v2::ErrorKind::UnsupportedCriticalPayload(pt) = e.kind {
-            if header.exchange == ExchangeType::IKE_SA_INIT
-                && !header.flags.is_response()
-                && header.message_id == 0
-                && header.spi_r == [0; 8]
-            {
-                let h = Header {
-                    spi_i: header.spi_i,
-                    spi_r: [0; 8],
-                    next_payload: PayloadType::NONE,
-                    version: 0x20,
-                    exchange: ExchangeType::IKE_SA_INIT,
-                    flags: Flags::RESPONSE,
-                    message_id: 0,
-                    length: 0,
-                };
-                let m = Message {
-                    header: h,
-                    payloads: vec![notify(NotifyType::UNSUPPORTED_CRITICAL_PAYLOAD, vec![pt.0])],
-                };
-                debug!(%remote, "unsupported critical payload {pt:?} in IKE_SA_INIT");
-                self.transmits.push_back(Transmit {
-                    local,
-                    remote,
-                    data: m.encode(),
-                });
-                return;
-            }
+        if let negotiator_wire::v2::ErrorKind::UnsupportedCriticalPayload(pt) = e.kind
+            && header.exchange == ExchangeType::IKE_SA_INIT
+            && !header.flags.is_response()
+            && header.message_id == 0
+            && header.spi_r == [0; 8]
+        {
+            let h = Header {
+                spi_i: header.spi_i,
+                spi_r: [0; 8],
+                next_payload: PayloadType::NONE,
+                version: 0x20,
+                exchange: ExchangeType::IKE_SA_INIT,
+                flags: Flags::RESPONSE,
+                message_id: 0,
+                length: 0,
+            };
+            let m = Message {
+                header: h,
+                payloads: vec![notify(NotifyType::UNSUPPORTED_CRITICAL_PAYLOAD, vec![pt.0])],
+            };
+            debug!(%remote, "unsupported critical payload {pt:?} in IKE_SA_INIT");
+            self.transmits.push_back(Transmit {
+                local,
+                remote,
+                data: m.encode(),
+            });
+            return;
         }
         debug!(%remote, "dropping malformed message: {e}");
     }
@@ -2102,31 +2103,31 @@ impl Endpoint {
         let mut expired = Vec::new();
         let mut dpd = Vec::new();
         for (key, sa) in &mut self.sas {
-            if let Some(p) = &mut sa.pending {
-                if p.deadline <= now {
-                    if p.retries >= rt.max_retransmits {
-                        let what = match p.kind {
-                            Request::SaInit => "IKE_SA_INIT",
-                            Request::Auth => "IKE_AUTH",
-                            Request::Liveness => "liveness",
-                            _ => "INFORMATIONAL",
-                        };
-                        failed.push((*key, what));
-                        continue;
-                    }
-                    p.retries += 1;
-                    let factor = rt
-                        .backoff
-                        .powi(i32::try_from(p.retries).unwrap_or(i32::MAX));
-                    p.deadline = now + rt.initial_timeout.mul_f64(factor.min(1e6));
-                    debug!(mid = p.mid, retries = p.retries, "retransmitting request");
-                    for data in &p.data {
-                        self.transmits.push_back(Transmit {
-                            local: sa.local,
-                            remote: sa.remote,
-                            data: data.clone(),
-                        });
-                    }
+            if let Some(p) = &mut sa.pending
+                && p.deadline <= now
+            {
+                if p.retries >= rt.max_retransmits {
+                    let what = match p.kind {
+                        Request::SaInit => "IKE_SA_INIT",
+                        Request::Auth => "IKE_AUTH",
+                        Request::Liveness => "liveness",
+                        _ => "INFORMATIONAL",
+                    };
+                    failed.push((*key, what));
+                    continue;
+                }
+                p.retries += 1;
+                let factor = rt
+                    .backoff
+                    .powi(i32::try_from(p.retries).unwrap_or(i32::MAX));
+                p.deadline = now + rt.initial_timeout.mul_f64(factor.min(1e6));
+                debug!(mid = p.mid, retries = p.retries, "retransmitting request");
+                for data in &p.data {
+                    self.transmits.push_back(Transmit {
+                        local: sa.local,
+                        remote: sa.remote,
+                        data: data.clone(),
+                    });
                 }
             }
             if sa.state == IkeState::InitAnswered
@@ -2136,10 +2137,9 @@ impl Endpoint {
             }
             if let (Some(d), IkeState::Established, None) =
                 (self.config.dpd_interval, sa.state, &sa.pending)
+                && sa.last_recv + d <= now
             {
-                if sa.last_recv + d <= now {
-                    dpd.push(*key);
-                }
+                dpd.push(*key);
             }
         }
         for (key, what) in failed {
@@ -2321,12 +2321,12 @@ fn verify_peer(
     unix: u64,
 ) -> Result<String, ProtoError> {
     let peer_id = Identity::from_payload(id);
-    if let Some(want) = &config.remote_id {
-        if *want != peer_id {
-            return Err(ProtoError::Authentication(format!(
-                "peer identity {peer_id} is not the configured {want}"
-            )));
-        }
+    if let Some(want) = &config.remote_id
+        && *want != peer_id
+    {
+        return Err(ProtoError::Authentication(format!(
+            "peer identity {peer_id} is not the configured {want}"
+        )));
     }
     match &config.remote_auth {
         RemoteAuth::Psk(psk) => {

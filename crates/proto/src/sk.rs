@@ -212,7 +212,7 @@ impl SkKeys {
         }
         let sk_data = raw.len() - data.len();
         let ct_len = data.len() - iv_len - icv_len;
-        if !self.encr.is_aead() && ct_len % self.encr.block_len() != 0 {
+        if !self.encr.is_aead() && !ct_len.is_multiple_of(self.encr.block_len()) {
             return Err(ProtoError::Integrity(
                 "ciphertext not a whole number of blocks",
             ));

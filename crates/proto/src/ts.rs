@@ -60,10 +60,10 @@ pub fn narrow(proposed: &[TsRange], configured: &[TsRange]) -> Vec<TsRange> {
     let mut out = Vec::new();
     for p in proposed {
         for c in configured {
-            if let Some(r) = intersect(p, c) {
-                if !out.contains(&r) {
-                    out.push(r);
-                }
+            if let Some(r) = intersect(p, c)
+                && !out.contains(&r)
+            {
+                out.push(r);
             }
         }
     }
