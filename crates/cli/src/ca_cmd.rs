@@ -36,6 +36,10 @@ pub enum CaCommand {
     Arl(ArlArgs),
     /// Issue a cross-certificate for another CA domain's CA certificate.
     CrossCertify(CrossCertifyArgs),
+    /// Serve CMP (RFC 4210/9810) over HTTP at /pkix/ (RFC 6712).
+    Serve(crate::cmp_cmd::ServeArgs),
+    /// Create a one-time enrollment code (reference number + authorization code) for CMP.
+    EnrollCode(crate::cmp_cmd::EnrollCodeArgs),
 }
 
 /// Arguments of `ca revoke`.
@@ -285,6 +289,8 @@ pub fn run(cmd: CaCommand) -> Result<(), String> {
         CaCommand::Crl(a) => crl(a),
         CaCommand::Arl(a) => arl(a),
         CaCommand::CrossCertify(a) => cross_certify(a),
+        CaCommand::Serve(a) => crate::cmp_cmd::serve(a),
+        CaCommand::EnrollCode(a) => crate::cmp_cmd::enroll_code(a),
     }
 }
 

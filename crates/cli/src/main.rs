@@ -13,6 +13,7 @@ macro_rules! outln {
 
 mod bench;
 mod ca_cmd;
+mod cmp_cmd;
 mod demo;
 mod verify_cmd;
 
