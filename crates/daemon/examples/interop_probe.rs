@@ -333,7 +333,10 @@ fn build_config(a: &Args) -> Result<Config, String> {
                     key: Arc::new(key),
                     chain,
                 },
-                RemoteAuth::Certificate { anchors, crls: Vec::new() },
+                RemoteAuth::Certificate {
+                    anchors,
+                    crls: Vec::new(),
+                },
             )
         }
         _ => return Err("give either --psk or all of --cert, --key and --ca".into()),
