@@ -24,8 +24,9 @@ for args in "--auth ecdsa --group ecp256 --cipher aes128gcm" "--auth rsa --group
     # With the demo's key log, tshark decrypts every SK payload and verifies its ICV.
     [ -s "$dir/keys" ] || { echo "no key log written"; fail=1; }
     "$here/tshark-check.sh" -k "$dir/keys" "$pcap" $ports || fail=1
-    # And the decrypted IKE_AUTH carries IDi, AUTH, SA, TSi and TSr as tshark reads them.
-    inner=$(tshark -r "$pcap" -d "udp.port==${ports%% *},isakmp" -o "uat:ikev2_decryption_table:$(head -1 "$dir/keys")" -Y 'isakmp.exchangetype == 35' -T fields -e isakmp.typepayload 2>/dev/null | head -1)
+    # And the decrypted IKE_AUTH exchange carries IDi, AUTH, SA, TSi and TSr as tshark reads
+    # them (after reassembly when RFC 7383 fragments were sent).
+    inner=$(tshark -r "$pcap" -d "udp.port==${ports%% *},isakmp" -o "uat:ikev2_decryption_table:$(head -1 "$dir/keys")" -Y 'isakmp.exchangetype == 35' -T fields -e isakmp.typepayload 2>/dev/null | tr '\n' ',')
     for t in 35 39 33 44 45; do
         case ",$inner," in *",$t,"*) ;; *) echo "decrypted IKE_AUTH lacks payload type $t ($inner)"; fail=1;; esac
     done
