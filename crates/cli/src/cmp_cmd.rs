@@ -77,9 +77,9 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 }
 
 fn ca_password(file: Option<&Path>) -> Result<Zeroizing<String>, String> {
-    let env = if file.is_some() {
-        "NEGOTIATOR_CA_PASSWORD"
-    } else if std::env::var_os("NEGOTIATOR_CA_PASSWORD").is_some() {
+    // The CA key password comes from the file, else NEGOTIATOR_CA_PASSWORD, else
+    // NEGOTIATOR_PASSWORD (with a file given, the variable name is not used).
+    let env = if file.is_some() || std::env::var_os("NEGOTIATOR_CA_PASSWORD").is_some() {
         "NEGOTIATOR_CA_PASSWORD"
     } else {
         "NEGOTIATOR_PASSWORD"

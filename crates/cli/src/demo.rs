@@ -140,14 +140,15 @@ impl FileKeyLog {
         use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
         // Appending to an existing file is fine (Wireshark reads every line), but not to one
         // that others can read.
-        if let Ok(m) = std::fs::metadata(path) {
-            if m.is_file() && m.mode() & 0o077 != 0 {
-                return Err(format!(
-                    "key log {} is readable by others (mode {:o}); refusing to write keys into it",
-                    path.display(),
-                    m.mode() & 0o777
-                ));
-            }
+        if let Ok(m) = std::fs::metadata(path)
+            && m.is_file()
+            && m.mode() & 0o077 != 0
+        {
+            return Err(format!(
+                "key log {} is readable by others (mode {:o}); refusing to write keys into it",
+                path.display(),
+                m.mode() & 0o777
+            ));
         }
         let f = std::fs::OpenOptions::new()
             .create(true)
@@ -507,24 +508,20 @@ async fn run_async(args: DemoArgs) -> Result<(), String> {
             }
             tokio::select! {
                 ev = hb.events.recv() => {
-                    if let Some(NodeEvent::Inbound(p)) = ev {
-                        if let Some((src, dst, false, seq)) = parse_echo(&p) {
-                            if dst == BOB_INNER {
+                    if let Some(NodeEvent::Inbound(p)) = ev
+                        && let Some((src, dst, false, seq)) = parse_echo(&p)
+                            && dst == BOB_INNER {
                                 requests_seen += 1;
                                 hb.send(icmp_echo(dst, src, true, 0x4e47, seq)).await.map_err(io)?;
                             }
-                        }
-                    }
                 }
                 ev = ha.events.recv() => {
-                    if let Some(NodeEvent::Inbound(p)) = ev {
-                        if let Some((src, dst, true, _)) = parse_echo(&p) {
-                            if src == BOB_INNER && dst == ALICE_INNER {
+                    if let Some(NodeEvent::Inbound(p)) = ev
+                        && let Some((src, dst, true, _)) = parse_echo(&p)
+                            && src == BOB_INNER && dst == ALICE_INNER {
                                 replies += 1;
                                 deadline = tokio::time::Instant::now() + Duration::from_secs(10);
                             }
-                        }
-                    }
                 }
                 () = tokio::time::sleep_until(deadline) => {
                     return Err(format!("only {replies} of {total} echo replies arrived ({requests_seen} requests reached bob)"));

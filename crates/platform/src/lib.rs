@@ -23,7 +23,11 @@ fn set_int_opt(fd: &impl AsFd, name: libc::c_int, value: libc::c_int) -> io::Res
             len,
         )
     };
-    if r == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 fn get_int_opt(fd: &impl AsFd, name: libc::c_int) -> io::Result<libc::c_int> {
@@ -42,7 +46,11 @@ fn get_int_opt(fd: &impl AsFd, name: libc::c_int) -> io::Result<libc::c_int> {
             &raw mut len,
         )
     };
-    if r == 0 { Ok(value) } else { Err(io::Error::last_os_error()) }
+    if r == 0 {
+        Ok(value)
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 /// Asks for receive and send buffers of `bytes` each on a socket (SO_RCVBUF/SO_SNDBUF). The
@@ -58,7 +66,10 @@ pub fn set_socket_buffers(sock: &impl AsFd, bytes: usize) -> io::Result<()> {
 pub fn socket_buffers(sock: &impl AsFd) -> io::Result<(usize, usize)> {
     let r = get_int_opt(sock, libc::SO_RCVBUF)?;
     let s = get_int_opt(sock, libc::SO_SNDBUF)?;
-    Ok((usize::try_from(r).unwrap_or(0), usize::try_from(s).unwrap_or(0)))
+    Ok((
+        usize::try_from(r).unwrap_or(0),
+        usize::try_from(s).unwrap_or(0),
+    ))
 }
 
 #[cfg(test)]
@@ -81,7 +92,11 @@ mod tests {
         let (r, w) = socket_buffers(&s).unwrap();
         // Linux doubles the requested value for bookkeeping and caps it at rmem_max
         // (socket(7)); so the result is 2 * min(want, cap).
-        assert_eq!(r, 2 * want.min(sysctl("rmem_max")), "receive buffer (was {r0})");
+        assert_eq!(
+            r,
+            2 * want.min(sysctl("rmem_max")),
+            "receive buffer (was {r0})"
+        );
         assert_eq!(w, 2 * want.min(sysctl("wmem_max")), "send buffer");
     }
 
