@@ -213,6 +213,49 @@ type ChosenChild = (u8, EspSuite, u32, Vec<TsRange>, Vec<TsRange>);
 /// Initiator's accepted Child SA: suite, peer SPI, TSi, TSr.
 type InitiatorChild = (EspSuite, u32, Vec<TsRange>, Vec<TsRange>);
 
+/// The payloads of an IKE_AUTH message that the exchange looks at.
+struct AuthPayloads<'a> {
+    /// IDi when sent by the initiator, IDr when sent by the responder.
+    id: Option<&'a Identification>,
+    auth: Option<&'a negotiator_wire::v2::Authentication>,
+    certs: Vec<Vec<u8>>,
+    certreq: bool,
+    sa: Option<&'a Vec<negotiator_wire::v2::Proposal>>,
+    tsi: Option<&'a Vec<negotiator_wire::v2::TrafficSelector>>,
+    tsr: Option<&'a Vec<negotiator_wire::v2::TrafficSelector>>,
+}
+
+impl<'a> AuthPayloads<'a> {
+    /// Collects the payloads of a message sent by `sender`.
+    fn collect(inner: &'a [Payload], sender: Role) -> Self {
+        let mut out = AuthPayloads {
+            id: None,
+            auth: None,
+            certs: Vec::new(),
+            certreq: false,
+            sa: None,
+            tsi: None,
+            tsr: None,
+        };
+        for p in inner {
+            match &p.body {
+                PayloadBody::IdI(x) if sender == Role::Initiator => out.id = Some(x),
+                PayloadBody::IdR(x) if sender == Role::Responder => out.id = Some(x),
+                PayloadBody::Auth(x) => out.auth = Some(x),
+                PayloadBody::Cert(c) if c.encoding == CertEncoding::X509_SIGNATURE => {
+                    out.certs.push(c.data.clone());
+                }
+                PayloadBody::CertReq(_) => out.certreq = true,
+                PayloadBody::Sa(x) => out.sa = Some(x),
+                PayloadBody::TsI(x) => out.tsi = Some(x),
+                PayloadBody::TsR(x) => out.tsr = Some(x),
+                _ => {}
+            }
+        }
+        out
+    }
+}
+
 struct PendingChild {
     spi_in: u32,
 }
@@ -865,25 +908,15 @@ impl Endpoint {
                 spis.release_spi(s);
             }
         };
-        let mut id_r = None;
-        let mut auth_p = None;
-        let mut certs = Vec::new();
-        let mut sa_p = None;
-        let mut tsi = None;
-        let mut tsr = None;
-        for p in &inner {
-            match &p.body {
-                PayloadBody::IdR(x) => id_r = Some(x),
-                PayloadBody::Auth(x) => auth_p = Some(x),
-                PayloadBody::Cert(c) if c.encoding == CertEncoding::X509_SIGNATURE => {
-                    certs.push(c.data.clone());
-                }
-                PayloadBody::Sa(x) => sa_p = Some(x),
-                PayloadBody::TsI(x) => tsi = Some(x),
-                PayloadBody::TsR(x) => tsr = Some(x),
-                _ => {}
-            }
-        }
+        let AuthPayloads {
+            id: id_r,
+            auth: auth_p,
+            certs,
+            sa: sa_p,
+            tsi,
+            tsr,
+            ..
+        } = AuthPayloads::collect(&inner, Role::Responder);
         if id_r.is_none() || auth_p.is_none() {
             fail_child(spis);
             if let Some(n) = first_error_notify(&inner) {
@@ -1261,26 +1294,16 @@ impl Endpoint {
             .get_mut(&key)
             .ok_or(ProtoError::Internal("no SA"))?;
         let suite = sa.suite.ok_or(ProtoError::Internal("no suite"))?;
-        let mut id_i = None;
-        let mut auth_p = None;
-        let mut certs = Vec::new();
-        let mut sa_p = None;
-        let mut tsi = None;
-        let mut tsr = None;
-        for p in &inner {
-            match &p.body {
-                PayloadBody::IdI(x) => id_i = Some(x),
-                PayloadBody::Auth(x) => auth_p = Some(x),
-                PayloadBody::Cert(c) if c.encoding == CertEncoding::X509_SIGNATURE => {
-                    certs.push(c.data.clone());
-                }
-                PayloadBody::CertReq(_) => sa.peer_certreq = true,
-                PayloadBody::Sa(x) => sa_p = Some(x),
-                PayloadBody::TsI(x) => tsi = Some(x),
-                PayloadBody::TsR(x) => tsr = Some(x),
-                _ => {}
-            }
-        }
+        let AuthPayloads {
+            id: id_i,
+            auth: auth_p,
+            certs,
+            certreq,
+            sa: sa_p,
+            tsi,
+            tsr,
+        } = AuthPayloads::collect(&inner, Role::Initiator);
+        sa.peer_certreq |= certreq;
         let verified = (|| {
             let id_i = id_i.ok_or(ProtoError::MissingPayload("IDi"))?;
             let auth_p = auth_p.ok_or(ProtoError::MissingPayload("AUTH"))?;
