@@ -18,7 +18,7 @@ use negotiator_sadb::{Mode, SaKeys, SaParams, TsRange, UdpEncap};
 use negotiator_wire::v2::{
     AuthMethod, CertEncoding, Certificate, Delete, ExchangeType, Flags, Header, IdType,
     Identification, KeyExchange as KePayload, Message, Notify, NotifyType, Payload, PayloadBody,
-    PayloadType, ProtocolId,
+    PayloadType, ProtocolId, Transform, TransformType,
 };
 use subtle::ConstantTimeEq;
 use tracing::{debug, info, trace, warn};
@@ -189,6 +189,11 @@ enum Request {
     },
     DeleteIke,
     Liveness,
+    /// CREATE_CHILD_SA rekeying the Child SA with this inbound SPI (details in
+    /// `IkeSa::child_rekey`).
+    RekeyChild {
+        old_spi_in: u32,
+    },
     /// A test-only request with caller-supplied content.
     Raw,
 }
@@ -260,6 +265,23 @@ struct PendingChild {
     spi_in: u32,
 }
 
+/// Our CREATE_CHILD_SA rekeying a Child SA (RFC 7296 §1.3.3), while it is in flight.
+struct ChildRekey {
+    old_spi_in: u32,
+    new_spi_in: u32,
+    ni: Vec<u8>,
+    ke: Option<Box<dyn KeyExchange>>,
+    ke_retries: u8,
+}
+
+/// A peer's rekey of one of our Child SAs that we answered (for collisions, §2.8.1).
+struct AnsweredRekey {
+    old_spi_in: u32,
+    new_spi_in: u32,
+    /// The lower of the two nonces of that exchange.
+    min_nonce: Vec<u8>,
+}
+
 struct IkeSa {
     role: Role,
     state: IkeState,
@@ -299,6 +321,8 @@ struct IkeSa {
     cached_response: Option<(u32, Vec<Vec<u8>>)>,
     pending_child: Option<PendingChild>,
     children: Vec<ChildSa>,
+    child_rekey: Option<ChildRekey>,
+    answered_rekeys: Vec<AnsweredRekey>,
     remote_id: Option<Identity>,
     remote_auth_desc: Option<String>,
     raw_response: Option<Vec<Payload>>,
@@ -350,6 +374,8 @@ pub struct Endpoint {
     clock_ref: (Instant, u64),
     /// (our NAT-T port, the peer's NAT-T port) for the float to UDP encapsulation (§2.23).
     natt_ports: Option<(u16, u16)>,
+    /// Key exchange groups for PFS in Child SA rekeys (empty: no PFS).
+    pfs_groups: Vec<Group>,
 }
 
 impl std::fmt::Debug for Endpoint {
@@ -436,6 +462,7 @@ impl Endpoint {
             events: VecDeque::new(),
             clock_ref,
             natt_ports: None,
+            pfs_groups: Vec::new(),
         })
     }
 
@@ -598,6 +625,8 @@ impl Endpoint {
             queued: VecDeque::new(),
             cached_response: None,
             pending_child: None,
+            child_rekey: None,
+            answered_rekeys: Vec::new(),
             children: Vec::new(),
             remote_id: None,
             remote_auth_desc: None,
@@ -1189,6 +1218,8 @@ impl Endpoint {
             queued: VecDeque::new(),
             cached_response: None,
             pending_child: None,
+            child_rekey: None,
+            answered_rekeys: Vec::new(),
             children: Vec::new(),
             remote_id: None,
             remote_auth_desc: None,
@@ -1569,6 +1600,13 @@ impl Endpoint {
     fn send_queued(&mut self, now: Instant, key: [u8; 8]) -> Result<(), ProtoError> {
         let provider = self.provider.clone();
         let timeout = self.config.retransmit.initial_timeout;
+        let mut rekey_payloads = match self.sas.get(&key) {
+            Some(sa) if matches!(sa.queued.front(), Some(Request::RekeyChild { .. })) => {
+                Some(self.rekey_child_payloads(sa))
+            }
+            _ => None,
+        };
+        let mut exchange = ExchangeType::INFORMATIONAL;
         let Some(sa) = self.sas.get_mut(&key) else {
             return Ok(());
         };
@@ -1595,12 +1633,18 @@ impl Endpoint {
                 }))]
             }
             Request::Liveness => Vec::new(),
+            Request::RekeyChild { .. } => {
+                exchange = ExchangeType::CREATE_CHILD_SA;
+                rekey_payloads
+                    .take()
+                    .ok_or(ProtoError::Internal("no rekey state"))??
+            }
             Request::SaInit | Request::Auth | Request::Raw => {
                 return Err(ProtoError::Internal("bad queued request"));
             }
         };
         let mid = sa.next_request_mid;
-        let header = sa.header(ExchangeType::INFORMATIONAL, mid, false);
+        let header = sa.header(exchange, mid, false);
         let keys = sa.keys.as_mut().ok_or(ProtoError::Internal("no keys"))?;
         let data = keys.seal(&*provider, header, &inner)?;
         sa.next_request_mid = mid.wrapping_add(1);
@@ -1611,7 +1655,7 @@ impl Endpoint {
             retries: 0,
             deadline: now + timeout,
         });
-        debug!(spi_i = %hex(&sa.spi_i), ?req, mid, "sending INFORMATIONAL request");
+        debug!(spi_i = %hex(&sa.spi_i), ?req, mid, ?exchange, "sending request");
         self.transmits.push_back(Transmit {
             local: sa.local,
             remote: sa.remote,
@@ -1723,6 +1767,7 @@ impl Endpoint {
                 });
             }
             Request::Liveness => trace!("liveness check answered"),
+            Request::RekeyChild { .. } => {}
             Request::SaInit | Request::Auth | Request::Raw => {}
         }
         self.send_queued(now, key)
@@ -1763,6 +1808,560 @@ impl Endpoint {
             id,
             reason: e.to_string(),
         });
+    }
+
+    // ------------------------------------------------------------------------------------
+    // CREATE_CHILD_SA (RFC 7296 §1.3)
+
+    /// Key exchange groups offered and accepted for perfect forward secrecy when Child SAs
+    /// are rekeyed, in order of preference (empty, the default: no PFS).
+    pub fn set_child_pfs_groups(&mut self, groups: Vec<Group>) {
+        self.pfs_groups = groups;
+    }
+
+    /// Rekeys the Child SA with inbound SPI `spi_in` (RFC 7296 §1.3.3): a CREATE_CHILD_SA
+    /// with N(REKEY_SA). The new Child SA is reported by [`Event::ChildSaEstablished`]; the old
+    /// one stays until the INFORMATIONAL Delete that follows ([`Event::ChildSaDeleted`]).
+    pub fn rekey_child(
+        &mut self,
+        now: Instant,
+        ike_id: IkeSaId,
+        spi_in: u32,
+        spis: &mut dyn SpiAllocator,
+    ) -> Result<(), ProtoError> {
+        let key = ike_id.0.to_be_bytes();
+        let ni = self.random(NONCE_LEN)?;
+        let ke = match self.pfs_groups.first() {
+            Some(g) => Some(self.provider.start_key_exchange(*g)?),
+            None => None,
+        };
+        let sa = self
+            .sas
+            .get_mut(&key)
+            .ok_or(ProtoError::Config("no such IKE SA".into()))?;
+        if sa.state != IkeState::Established {
+            return Err(ProtoError::Config("IKE SA not established".into()));
+        }
+        if !sa.children.iter().any(|c| c.spi_in == spi_in) {
+            return Err(ProtoError::Config("no such Child SA".into()));
+        }
+        if sa.child_rekey.is_some() || deleting_child(sa, spi_in) {
+            return Err(ProtoError::Config(
+                "Child SA is already being rekeyed or deleted".into(),
+            ));
+        }
+        let new_spi_in = spis.allocate_spi();
+        sa.child_rekey = Some(ChildRekey {
+            old_spi_in: spi_in,
+            new_spi_in,
+            ni,
+            ke,
+            ke_retries: 0,
+        });
+        sa.queued
+            .push_back(Request::RekeyChild { old_spi_in: spi_in });
+        self.send_queued(now, key)
+    }
+
+    /// The inner payloads of our rekey request.
+    fn rekey_child_payloads(&self, sa: &IkeSa) -> Result<Vec<Payload>, ProtoError> {
+        let r = sa
+            .child_rekey
+            .as_ref()
+            .ok_or(ProtoError::Internal("no rekey state"))?;
+        let mut rekey = Notify::new(NotifyType::REKEY_SA, Vec::new());
+        rekey.protocol = ProtocolId::ESP;
+        rekey.spi = r.old_spi_in.to_be_bytes().to_vec();
+        let mut proposals = proposal::esp_proposals(&self.config.esp_proposals, r.new_spi_in);
+        for p in &mut proposals {
+            p.transforms.extend(
+                self.pfs_groups
+                    .iter()
+                    .map(|g| Transform::new(TransformType::KE, g.id())),
+            );
+        }
+        let mut out = vec![
+            Payload::new(PayloadBody::Notify(rekey)),
+            Payload::new(PayloadBody::Sa(proposals)),
+            Payload::new(PayloadBody::Nonce(r.ni.clone())),
+        ];
+        if let Some(ke) = &r.ke {
+            out.push(Payload::new(PayloadBody::Ke(KePayload {
+                group: ke.group().id(),
+                data: ke.public_key().to_vec(),
+            })));
+        }
+        out.push(Payload::new(PayloadBody::TsI(
+            self.config.local_ts.iter().map(ts::to_wire).collect(),
+        )));
+        out.push(Payload::new(PayloadBody::TsR(
+            self.config.remote_ts.iter().map(ts::to_wire).collect(),
+        )));
+        Ok(out)
+    }
+
+    fn handle_rekey_child_response(
+        &mut self,
+        now: Instant,
+        key: [u8; 8],
+        inner: Vec<Payload>,
+        spis: &mut dyn SpiAllocator,
+    ) -> Result<(), ProtoError> {
+        let config = self.config.clone();
+        let provider = self.provider.clone();
+        let pfs_groups = self.pfs_groups.clone();
+        let id = IkeSaId(u64::from_be_bytes(key));
+        let sa = self
+            .sas
+            .get_mut(&key)
+            .ok_or(ProtoError::Internal("no SA"))?;
+        let Some(mut r) = sa.child_rekey.take() else {
+            return self.send_queued(now, key);
+        };
+        // §1.3: INVALID_KE_PAYLOAD names the group the responder wants; retry with it.
+        if let Some(n) = find_notify(&inner, NotifyType::INVALID_KE_PAYLOAD)
+            && let Some(g) = <[u8; 2]>::try_from(n.data.as_slice())
+                .ok()
+                .and_then(|b| Group::from_id(u16::from_be_bytes(b)))
+            && pfs_groups.contains(&g)
+            && r.ke_retries < MAX_KE_RETRIES
+        {
+            info!(
+                group = g.id(),
+                "Child SA rekey: peer asks for another key exchange group"
+            );
+            r.ke = Some(provider.start_key_exchange(g)?);
+            let mut ni = vec![0u8; NONCE_LEN];
+            provider.fill_random(&mut ni)?;
+            r.ni = ni;
+            r.ke_retries += 1;
+            let old_spi_in = r.old_spi_in;
+            sa.child_rekey = Some(r);
+            sa.queued.push_front(Request::RekeyChild { old_spi_in });
+            return self.send_queued(now, key);
+        }
+        let old_spi_in = r.old_spi_in;
+        let answered = sa
+            .answered_rekeys
+            .iter()
+            .position(|a| a.old_spi_in == old_spi_in)
+            .map(|i| sa.answered_rekeys.remove(i));
+        let result = (|| -> Result<(SaParams, EspSuite), ProtoError> {
+            if let Some(n) = first_error_notify(&inner) {
+                return Err(ProtoError::PeerError(
+                    n.notify_type,
+                    "Child SA rekey".into(),
+                ));
+            }
+            let mut sa_p = None;
+            let mut nr = None;
+            let mut ke_p = None;
+            let mut tsi = None;
+            let mut tsr = None;
+            for p in &inner {
+                match &p.body {
+                    PayloadBody::Sa(x) => sa_p = Some(x),
+                    PayloadBody::Nonce(x) => nr = Some(x),
+                    PayloadBody::Ke(x) => ke_p = Some(x),
+                    PayloadBody::TsI(x) => tsi = Some(x),
+                    PayloadBody::TsR(x) => tsr = Some(x),
+                    _ => {}
+                }
+            }
+            let sa_p = sa_p.ok_or(ProtoError::MissingPayload("SA"))?;
+            let nr = nr.ok_or(ProtoError::MissingPayload("Nr"))?;
+            check_nonce(nr)?;
+            let [one] = sa_p.as_slice() else {
+                return Err(ProtoError::InvalidPayload(
+                    "rekey response must carry one proposal".into(),
+                ));
+            };
+            let (stripped, groups) = strip_ke(std::slice::from_ref(one));
+            let (_, esp, spi_out) = proposal::select_esp(&stripped, &config.esp_proposals)
+                .ok_or_else(|| {
+                    ProtoError::InvalidPayload(format!(
+                        "responder chose ESP [{}], which we did not offer",
+                        proposal::describe(sa_p)
+                    ))
+                })?;
+            let chosen_group = groups.first().and_then(|(_, g)| g.first().copied());
+            let g_ir = match (r.ke.take(), ke_p) {
+                (Some(ke), Some(kp)) => {
+                    if chosen_group != Some(ke.group().id()) || kp.group != ke.group().id() {
+                        return Err(ProtoError::InvalidPayload(
+                            "responder's KEr does not match our KEi group".into(),
+                        ));
+                    }
+                    Some(ke.complete(&kp.data)?)
+                }
+                (None, None) => {
+                    if chosen_group.is_some_and(|g| g != 0) {
+                        return Err(ProtoError::InvalidPayload(
+                            "responder chose a key exchange we did not offer".into(),
+                        ));
+                    }
+                    None
+                }
+                (Some(_), None) => return Err(ProtoError::MissingPayload("KEr")),
+                (None, Some(_)) => {
+                    return Err(ProtoError::InvalidPayload("unexpected KEr".into()));
+                }
+            };
+            let tsi: Vec<TsRange> = tsi
+                .ok_or(ProtoError::MissingPayload("TSi"))?
+                .iter()
+                .filter_map(ts::from_wire)
+                .collect();
+            let tsr: Vec<TsRange> = tsr
+                .ok_or(ProtoError::MissingPayload("TSr"))?
+                .iter()
+                .filter_map(ts::from_wire)
+                .collect();
+            if tsi.is_empty()
+                || tsr.is_empty()
+                || !ts::is_subset(&tsi, &config.local_ts)
+                || !ts::is_subset(&tsr, &config.remote_ts)
+            {
+                return Err(ProtoError::TsUnacceptable(format!(
+                    "responder narrowed to {} === {}, outside what we proposed",
+                    ts::describe(&tsi),
+                    ts::describe(&tsr)
+                )));
+            }
+            let params = child_params_with(
+                &*provider,
+                &config,
+                sa,
+                esp,
+                (r.new_spi_in, spi_out),
+                (tsi, tsr),
+                ChildKeyInput {
+                    we_initiated: true,
+                    g_ir: g_ir.as_ref().map(|s| s.as_bytes()),
+                    ni: &r.ni,
+                    nr,
+                },
+            )?;
+            Ok((params, esp))
+        })();
+        match result {
+            Ok((params, esp)) => {
+                let spi_in = r.new_spi_in;
+                let spi_out = params.spi_out;
+                sa.children.push(ChildSa {
+                    spi_in,
+                    spi_out,
+                    suite: esp,
+                });
+                info!(old = %format!("{old_spi_in:08x}"), spi_in = %format!("{spi_in:08x}"), spi_out = %format!("{spi_out:08x}"), "Child SA rekeyed");
+                self.events.push_back(Event::ChildSaEstablished {
+                    ike: id,
+                    params: Box::new(params),
+                });
+                // §2.8.1: after a collision the SA created with the lowest of the four
+                // nonces is deleted by whoever created it; otherwise the old SA goes.
+                let our_min = {
+                    let ni = &r.ni;
+                    let nr = inner.iter().find_map(|p| match &p.body {
+                        PayloadBody::Nonce(n) => Some(n),
+                        _ => None,
+                    });
+                    match nr {
+                        Some(nr) if nr < ni => nr.clone(),
+                        _ => ni.clone(),
+                    }
+                };
+                let delete = match answered {
+                    Some(a) if our_min < a.min_nonce => {
+                        info!(spi_in = %format!("{spi_in:08x}"), "rekey collision lost; deleting our redundant Child SA");
+                        spi_in
+                    }
+                    Some(a) => {
+                        info!(peer_new = %format!("{:08x}", a.new_spi_in), "rekey collision won; the peer deletes its redundant Child SA");
+                        old_spi_in
+                    }
+                    None => old_spi_in,
+                };
+                if let Some(c) = sa.children.iter().find(|c| c.spi_in == delete) {
+                    let req = Request::DeleteChild {
+                        spi_in: c.spi_in,
+                        spi_out: c.spi_out,
+                    };
+                    sa.queued.push_front(req);
+                }
+            }
+            Err(e) => {
+                spis.release_spi(r.new_spi_in);
+                warn!(error = %e, "Child SA rekey failed");
+                self.events.push_back(Event::ChildSaFailed {
+                    ike: id,
+                    reason: e.to_string(),
+                });
+            }
+        }
+        self.send_queued(now, key)
+    }
+
+    fn handle_create_child_request(
+        &mut self,
+        key: [u8; 8],
+        mid: u32,
+        inner: Vec<Payload>,
+        spis: &mut dyn SpiAllocator,
+    ) -> Result<(), ProtoError> {
+        // RFC 7296 §3.9: a nonce outside 16..=256 octets is a syntax error.
+        let bad_nonce = inner
+            .iter()
+            .any(|p| matches!(&p.body, PayloadBody::Nonce(n) if check_nonce(n).is_err()));
+        if bad_nonce {
+            return self.reply_notify(
+                key,
+                mid,
+                ExchangeType::CREATE_CHILD_SA,
+                NotifyType::INVALID_SYNTAX,
+            );
+        }
+        let Some(rekey) = find_notify(&inner, NotifyType::REKEY_SA) else {
+            // Further Child SAs and IKE SA rekeying are not offered.
+            return self.reply_notify(
+                key,
+                mid,
+                ExchangeType::CREATE_CHILD_SA,
+                NotifyType::NO_ADDITIONAL_SAS,
+            );
+        };
+        let config = self.config.clone();
+        let provider = self.provider.clone();
+        let pfs_groups = self.pfs_groups.clone();
+        let id = IkeSaId(u64::from_be_bytes(key));
+        let nr = self.random(NONCE_LEN)?;
+        let sa = self
+            .sas
+            .get_mut(&key)
+            .ok_or(ProtoError::Internal("no SA"))?;
+        let old = match <[u8; 4]>::try_from(rekey.spi.as_slice()) {
+            Ok(b) if rekey.protocol == ProtocolId::ESP => {
+                let spi = u32::from_be_bytes(b);
+                sa.children
+                    .iter()
+                    .find(|c| c.spi_out == spi)
+                    .map(|c| c.spi_in)
+            }
+            _ => None,
+        };
+        let Some(old_spi_in) = old else {
+            debug!("rekey of an unknown Child SA");
+            return self.reply_notify(
+                key,
+                mid,
+                ExchangeType::CREATE_CHILD_SA,
+                NotifyType::CHILD_SA_NOT_FOUND,
+            );
+        };
+        if deleting_child(sa, old_spi_in) || sa.state != IkeState::Established {
+            debug!(spi_in = %format!("{old_spi_in:08x}"), "rekey of a Child SA being deleted");
+            return self.reply_notify(
+                key,
+                mid,
+                ExchangeType::CREATE_CHILD_SA,
+                NotifyType::TEMPORARY_FAILURE,
+            );
+        }
+        let mut sa_p = None;
+        let mut ni = None;
+        let mut ke_p = None;
+        let mut tsi = None;
+        let mut tsr = None;
+        for p in &inner {
+            match &p.body {
+                PayloadBody::Sa(x) => sa_p = Some(x),
+                PayloadBody::Nonce(x) => ni = Some(x),
+                PayloadBody::Ke(x) => ke_p = Some(x),
+                PayloadBody::TsI(x) => tsi = Some(x),
+                PayloadBody::TsR(x) => tsr = Some(x),
+                _ => {}
+            }
+        }
+        let (Some(sa_p), Some(ni), Some(tsi), Some(tsr)) = (sa_p, ni, tsi, tsr) else {
+            return self.reply_notify(
+                key,
+                mid,
+                ExchangeType::CREATE_CHILD_SA,
+                NotifyType::INVALID_SYNTAX,
+            );
+        };
+        let (stripped, groups) = strip_ke(sa_p);
+        let chosen = proposal::select_esp(&stripped, &config.esp_proposals).and_then(
+            |(number, esp, spi_out)| {
+                let offered: &[u16] = groups
+                    .iter()
+                    .find(|(n, _)| *n == number)
+                    .map_or(&[], |(_, g)| g.as_slice());
+                let group = if offered.is_empty() || (pfs_groups.is_empty() && offered.contains(&0))
+                {
+                    None
+                } else {
+                    Some(
+                        pfs_groups
+                            .iter()
+                            .copied()
+                            .find(|g| offered.contains(&g.id()))?,
+                    )
+                };
+                Some((number, esp, spi_out, group))
+            },
+        );
+        let Some((number, esp, spi_out, group)) = chosen else {
+            warn!(offered = %proposal::describe(sa_p), "Child SA rekey: no acceptable proposal");
+            return self.reply_notify(
+                key,
+                mid,
+                ExchangeType::CREATE_CHILD_SA,
+                NotifyType::NO_PROPOSAL_CHOSEN,
+            );
+        };
+        let g_ir_and_ke = match (group, ke_p) {
+            (Some(g), Some(kp)) if kp.group == g.id() => {
+                let ke = provider.start_key_exchange(g)?;
+                let public = ke.public_key().to_vec();
+                match ke.complete(&kp.data) {
+                    Ok(s) => Some((s, public, g)),
+                    Err(e) => {
+                        debug!("bad KEi in rekey: {e}");
+                        return self.reply_notify(
+                            key,
+                            mid,
+                            ExchangeType::CREATE_CHILD_SA,
+                            NotifyType::INVALID_SYNTAX,
+                        );
+                    }
+                }
+            }
+            (Some(g), _) => {
+                debug!(wanted = g.id(), "Child SA rekey: INVALID_KE_PAYLOAD");
+                let sa = self
+                    .sas
+                    .get_mut(&key)
+                    .ok_or(ProtoError::Internal("no SA"))?;
+                let header = sa.header(ExchangeType::CREATE_CHILD_SA, mid, true);
+                let keys = sa.keys.as_mut().ok_or(ProtoError::Internal("no keys"))?;
+                let n = notify(
+                    NotifyType::INVALID_KE_PAYLOAD,
+                    g.id().to_be_bytes().to_vec(),
+                );
+                let data = keys.seal(&*provider, header, &[n])?;
+                sa.cached_response = Some((mid, vec![data.clone()]));
+                sa.expected_peer_mid = mid.wrapping_add(1);
+                self.transmits.push_back(Transmit {
+                    local: sa.local,
+                    remote: sa.remote,
+                    data,
+                });
+                return Ok(());
+            }
+            (None, Some(_)) => {
+                return self.reply_notify(
+                    key,
+                    mid,
+                    ExchangeType::CREATE_CHILD_SA,
+                    NotifyType::INVALID_SYNTAX,
+                );
+            }
+            (None, None) => None,
+        };
+        let peer_tsi: Vec<TsRange> = tsi.iter().filter_map(ts::from_wire).collect();
+        let peer_tsr: Vec<TsRange> = tsr.iter().filter_map(ts::from_wire).collect();
+        let n_tsi = ts::narrow(&peer_tsi, &config.remote_ts);
+        let n_tsr = ts::narrow(&peer_tsr, &config.local_ts);
+        if n_tsi.is_empty() || n_tsr.is_empty() {
+            return self.reply_notify(
+                key,
+                mid,
+                ExchangeType::CREATE_CHILD_SA,
+                NotifyType::TS_UNACCEPTABLE,
+            );
+        }
+        let spi_in = spis.allocate_spi();
+        let params = child_params_with(
+            &*provider,
+            &config,
+            sa,
+            esp,
+            (spi_in, spi_out),
+            (n_tsr.clone(), n_tsi.clone()),
+            ChildKeyInput {
+                we_initiated: false,
+                g_ir: g_ir_and_ke.as_ref().map(|(s, _, _)| s.as_bytes()),
+                ni,
+                nr: &nr,
+            },
+        );
+        let params = match params {
+            Ok(p) => p,
+            Err(e) => {
+                spis.release_spi(spi_in);
+                return Err(e);
+            }
+        };
+        let mut chosen_p = proposal::esp_chosen(number, spi_in, &esp);
+        let mut out = Vec::new();
+        if let Some((_, _, g)) = &g_ir_and_ke {
+            chosen_p
+                .transforms
+                .push(Transform::new(TransformType::KE, g.id()));
+        }
+        out.push(Payload::new(PayloadBody::Sa(vec![chosen_p])));
+        out.push(Payload::new(PayloadBody::Nonce(nr.clone())));
+        if let Some((_, public, g)) = g_ir_and_ke {
+            out.push(Payload::new(PayloadBody::Ke(KePayload {
+                group: g.id(),
+                data: public,
+            })));
+        }
+        out.push(Payload::new(PayloadBody::TsI(
+            n_tsi.iter().map(ts::to_wire).collect(),
+        )));
+        out.push(Payload::new(PayloadBody::TsR(
+            n_tsr.iter().map(ts::to_wire).collect(),
+        )));
+        // §2.8.1: remember an answered rekey of a Child SA we are rekeying ourselves.
+        if sa
+            .child_rekey
+            .as_ref()
+            .is_some_and(|r| r.old_spi_in == old_spi_in)
+        {
+            let min_nonce = if ni.as_slice() < nr.as_slice() {
+                ni.clone()
+            } else {
+                nr.clone()
+            };
+            sa.answered_rekeys.push(AnsweredRekey {
+                old_spi_in,
+                new_spi_in: spi_in,
+                min_nonce,
+            });
+        }
+        let header = sa.header(ExchangeType::CREATE_CHILD_SA, mid, true);
+        let keys = sa.keys.as_mut().ok_or(ProtoError::Internal("no keys"))?;
+        let data = keys.seal(&*provider, header, &out)?;
+        sa.cached_response = Some((mid, vec![data.clone()]));
+        sa.expected_peer_mid = mid.wrapping_add(1);
+        sa.children.push(ChildSa {
+            spi_in,
+            spi_out,
+            suite: esp,
+        });
+        info!(old = %format!("{old_spi_in:08x}"), spi_in = %format!("{spi_in:08x}"), spi_out = %format!("{spi_out:08x}"), "Child SA rekeyed by peer");
+        self.transmits.push_back(Transmit {
+            local: sa.local,
+            remote: sa.remote,
+            data,
+        });
+        self.events.push_back(Event::ChildSaEstablished {
+            ike: id,
+            params: Box::new(params),
+        });
+        Ok(())
     }
 
     // ------------------------------------------------------------------------------------
@@ -1961,6 +2560,12 @@ impl Endpoint {
                     }
                     self.send_queued(now, key)
                 }
+                (ExchangeType::CREATE_CHILD_SA, Some(Request::RekeyChild { .. })) => {
+                    if let Some(sa) = self.sas.get_mut(&key) {
+                        sa.pending = None;
+                    }
+                    self.handle_rekey_child_response(now, key, inner, spis)
+                }
                 (ExchangeType::INFORMATIONAL, Some(k)) => {
                     if let Some(sa) = self.sas.get_mut(&key) {
                         sa.pending = None;
@@ -1979,18 +2584,10 @@ impl Endpoint {
                 {
                     self.handle_informational_request(key, mid, inner)
                 }
-                ExchangeType::CREATE_CHILD_SA if sa.state == IkeState::Established => {
-                    // RFC 7296 §3.9: a nonce outside 16..=256 octets is a syntax error.
-                    let bad_nonce = inner.iter().any(
-                        |p| matches!(&p.body, PayloadBody::Nonce(n) if check_nonce(n).is_err()),
-                    );
-                    let t = if bad_nonce {
-                        NotifyType::INVALID_SYNTAX
-                    } else {
-                        // Rekeying and further Child SAs come with the interop work (issue 3).
-                        NotifyType::NO_ADDITIONAL_SAS
-                    };
-                    self.reply_notify(key, mid, ExchangeType::CREATE_CHILD_SA, t)
+                ExchangeType::CREATE_CHILD_SA
+                    if sa.state == IkeState::Established || sa.state == IkeState::Deleting =>
+                {
+                    self.handle_create_child_request(key, mid, inner, spis)
                 }
                 _ => Ok(()),
             }
@@ -2134,6 +2731,7 @@ impl Endpoint {
                         Request::SaInit => "IKE_SA_INIT",
                         Request::Auth => "IKE_AUTH",
                         Request::Liveness => "liveness",
+                        Request::RekeyChild { .. } => "CREATE_CHILD_SA",
                         _ => "INFORMATIONAL",
                     };
                     failed.push((*key, what));
@@ -2450,6 +3048,50 @@ fn subject_of(cert: &[u8]) -> Option<Vec<u8>> {
     c.tbs_certificate().subject().to_der().ok()
 }
 
+/// Whether a Delete of the Child SA with inbound SPI `spi_in` is queued or in flight.
+fn deleting_child(sa: &IkeSa, spi_in: u32) -> bool {
+    let is_it = |r: &Request| matches!(r, Request::DeleteChild { spi_in: s, .. } if *s == spi_in);
+    sa.state == IkeState::Deleting
+        || sa.queued.iter().any(is_it)
+        || sa.pending.as_ref().is_some_and(|p| is_it(&p.kind))
+}
+
+/// Proposals without their KE transforms, and the KE transform IDs of each proposal number.
+type KeByProposal = Vec<(u8, Vec<u16>)>;
+
+fn strip_ke(
+    offer: &[negotiator_wire::v2::Proposal],
+) -> (Vec<negotiator_wire::v2::Proposal>, KeByProposal) {
+    let mut groups = Vec::new();
+    let stripped = offer
+        .iter()
+        .map(|p| {
+            let mut p = p.clone();
+            let ke: Vec<u16> = p
+                .transforms
+                .iter()
+                .filter(|t| t.transform_type == TransformType::KE)
+                .map(|t| t.id)
+                .collect();
+            p.transforms
+                .retain(|t| t.transform_type != TransformType::KE);
+            groups.push((p.number, ke));
+            p
+        })
+        .collect();
+    (stripped, groups)
+}
+
+/// What the KEYMAT of a Child SA is computed from (RFC 7296 §2.17).
+struct ChildKeyInput<'a> {
+    /// Whether we initiated the exchange that creates the Child SA.
+    we_initiated: bool,
+    /// g^ir of the exchange's key exchange (PFS), if any.
+    g_ir: Option<&'a [u8]>,
+    ni: &'a [u8],
+    nr: &'a [u8],
+}
+
 #[allow(clippy::too_many_arguments)]
 fn child_params(
     p: &dyn CryptoProvider,
@@ -2461,37 +3103,72 @@ fn child_params(
     local_ts: Vec<TsRange>,
     remote_ts: Vec<TsRange>,
 ) -> Result<SaParams, ProtoError> {
+    // The first Child SA: keyed from the IKE SA's nonces, its initiator is the IKE initiator.
+    child_params_with(
+        p,
+        config,
+        sa,
+        esp,
+        (spi_in, spi_out),
+        (local_ts, remote_ts),
+        ChildKeyInput {
+            we_initiated: sa.role == Role::Initiator,
+            g_ir: None,
+            ni: &sa.ni,
+            nr: &sa.nr,
+        },
+    )
+}
+
+/// A Child SA's parameters; `spis` is (inbound, outbound), `tss` is (local, remote).
+fn child_params_with(
+    p: &dyn CryptoProvider,
+    config: &Config,
+    sa: &IkeSa,
+    esp: EspSuite,
+    spis: (u32, u32),
+    tss: (Vec<TsRange>, Vec<TsRange>),
+    k: ChildKeyInput<'_>,
+) -> Result<SaParams, ProtoError> {
+    let (spi_in, spi_out) = spis;
+    let (local_ts, remote_ts) = tss;
     let sk_d = sa.sk_d.as_ref().ok_or(ProtoError::Internal("no SK_d"))?;
     let suite = sa.suite.ok_or(ProtoError::Internal("no suite"))?;
     let enc_len = esp.encr.key_len();
     let integ_len = esp.integ.map_or(0, |i| i.key_len());
-    // RFC 7296 §2.17: initiator-to-responder keys first, encryption before integrity.
+    // RFC 7296 §2.17: KEYMAT = prf+(SK_d, [g^ir (new) |] Ni | Nr); keys for the direction
+    // from the exchange's initiator come first, encryption before integrity.
     let keymat = child_keymat(
         p,
         suite.prf,
         sk_d.as_bytes(),
-        None,
-        &sa.ni,
-        &sa.nr,
+        k.g_ir,
+        k.ni,
+        k.nr,
         2 * (enc_len + integ_len),
     )?;
     let km = keymat.as_bytes();
-    let part = |o: usize, l: usize| Secret::new(km[o..o + l].to_vec());
+    let part = |o: usize, l: usize| {
+        km.get(o..o + l)
+            .map(|s| Secret::new(s.to_vec()))
+            .ok_or(ProtoError::Internal("short KEYMAT"))
+    };
     let i_to_r = SaKeys {
         encr: esp.encr,
-        enc_key: part(0, enc_len),
+        enc_key: part(0, enc_len)?,
         integ: esp.integ,
-        integ_key: part(enc_len, integ_len),
+        integ_key: part(enc_len, integ_len)?,
     };
     let r_to_i = SaKeys {
         encr: esp.encr,
-        enc_key: part(enc_len + integ_len, enc_len),
+        enc_key: part(enc_len + integ_len, enc_len)?,
         integ: esp.integ,
-        integ_key: part(2 * enc_len + integ_len, integ_len),
+        integ_key: part(2 * enc_len + integ_len, integ_len)?,
     };
-    let (inbound, outbound) = match sa.role {
-        Role::Initiator => (r_to_i, i_to_r),
-        Role::Responder => (i_to_r, r_to_i),
+    let (inbound, outbound) = if k.we_initiated {
+        (r_to_i, i_to_r)
+    } else {
+        (i_to_r, r_to_i)
     };
     let encap = (config.force_udp_encap || sa.nat_local || sa.nat_remote).then_some(UdpEncap {
         local_port: sa.local.port(),

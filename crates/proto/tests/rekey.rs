@@ -1,0 +1,299 @@
+//! CREATE_CHILD_SA: Child SA rekeying (RFC 7296 §1.3.3, §2.8, §2.8.1) between two endpoints.
+
+mod common;
+
+use common::*;
+use negotiator_crypto::Group;
+use negotiator_proto::{Event, IkeSaId};
+use negotiator_sadb::SaParams;
+use negotiator_wire::v2::{ExchangeType, Message};
+
+fn established_pair() -> Pair {
+    let (a, b) = psk_configs(b"k", b"k");
+    let mut p = Pair::new(a, b);
+    p.initiate();
+    p.drive(|_, _| false);
+    assert_eq!(established(&p.a_events), 1);
+    assert_eq!(established(&p.b_events), 1);
+    assert_eq!(children(&p.a_events).len(), 1);
+    p
+}
+
+fn ids(p: &Pair) -> (IkeSaId, IkeSaId) {
+    (p.a.ike_sas()[0].id, p.b.ike_sas()[0].id)
+}
+
+/// (inbound, outbound) SPIs of Child SAs.
+type SpiPairs = Vec<(u32, u32)>;
+
+/// (inbound, outbound) SPIs of every Child SA each side lists.
+fn child_spis(p: &Pair) -> (SpiPairs, SpiPairs) {
+    let a = p.a.ike_sas()[0]
+        .children
+        .iter()
+        .map(|c| (c.0, c.1))
+        .collect();
+    let b = p.b.ike_sas()[0]
+        .children
+        .iter()
+        .map(|c| (c.0, c.1))
+        .collect();
+    (a, b)
+}
+
+fn deleted(events: &[Event]) -> Vec<(u32, u32)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::ChildSaDeleted {
+                spi_in, spi_out, ..
+            } => Some((*spi_in, *spi_out)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The two sides' views of one Child SA agree: SPIs cross over and so do keys.
+fn assert_mirror(x: &SaParams, y: &SaParams) {
+    assert_eq!(x.spi_in, y.spi_out);
+    assert_eq!(x.spi_out, y.spi_in);
+    assert_eq!(x.inbound.enc_key.as_bytes(), y.outbound.enc_key.as_bytes());
+    assert_eq!(x.outbound.enc_key.as_bytes(), y.inbound.enc_key.as_bytes());
+    assert_eq!(
+        x.inbound.integ_key.as_bytes(),
+        y.outbound.integ_key.as_bytes()
+    );
+    assert_ne!(x.inbound.enc_key.as_bytes(), x.outbound.enc_key.as_bytes());
+}
+
+fn exchanges(sent: &[Vec<u8>]) -> Vec<(ExchangeType, bool)> {
+    sent.iter()
+        .map(|d| {
+            let h = Message::parse(d).unwrap().header;
+            (h.exchange, h.flags.is_response())
+        })
+        .collect()
+}
+
+/// Rekeys the only Child SA from `from_a` (else from b) and checks the outcome.
+fn rekey_once(p: &mut Pair, from_a: bool) {
+    let (ida, idb) = ids(p);
+    let old_a = children(&p.a_events).last().unwrap().spi_in;
+    let old_b = children(&p.b_events).last().unwrap().spi_in;
+    let old_key = children(&p.a_events)
+        .last()
+        .unwrap()
+        .inbound
+        .enc_key
+        .as_bytes()
+        .to_vec();
+    let (na, nb) = (children(&p.a_events).len(), children(&p.b_events).len());
+    let (da, db) = (deleted(&p.a_events).len(), deleted(&p.b_events).len());
+    if from_a {
+        p.a.rekey_child(p.now, ida, old_a, &mut p.spis_a).unwrap();
+    } else {
+        p.b.rekey_child(p.now, idb, old_b, &mut p.spis_b).unwrap();
+    }
+    p.drive(|_, _| false);
+    let ca = children(&p.a_events);
+    let cb = children(&p.b_events);
+    assert_eq!(ca.len(), na + 1, "one new Child SA on a");
+    assert_eq!(cb.len(), nb + 1, "one new Child SA on b");
+    let (new_a, new_b) = (ca[na], cb[nb]);
+    assert_mirror(new_a, new_b);
+    assert_ne!(new_a.spi_in, old_a);
+    assert_ne!(new_a.inbound.enc_key.as_bytes(), old_key.as_slice());
+    // The old SA is deleted on both sides, after the new one is up.
+    assert_eq!(deleted(&p.a_events)[da..], [(old_a, old_b)]);
+    assert_eq!(deleted(&p.b_events)[db..], [(old_b, old_a)]);
+    let pos_new = p
+        .a_events
+        .iter()
+        .rposition(|e| matches!(e, Event::ChildSaEstablished { .. }))
+        .unwrap();
+    let pos_del = p
+        .a_events
+        .iter()
+        .rposition(|e| matches!(e, Event::ChildSaDeleted { .. }))
+        .unwrap();
+    assert!(pos_new < pos_del, "make-before-break");
+    assert_eq!(
+        child_spis(p),
+        (
+            vec![(new_a.spi_in, new_a.spi_out)],
+            vec![(new_b.spi_in, new_b.spi_out)]
+        )
+    );
+    assert_eq!((p.a.len(), p.b.len()), (1, 1));
+}
+
+#[test]
+fn child_rekey_without_pfs_both_directions() {
+    let mut p = established_pair();
+    rekey_once(&mut p, true);
+    rekey_once(&mut p, false);
+    rekey_once(&mut p, true);
+    // On the wire: CREATE_CHILD_SA then INFORMATIONAL, each answered.
+    let ex = exchanges(&p.a_sent);
+    assert_eq!(
+        ex[2..4],
+        [
+            (ExchangeType::CREATE_CHILD_SA, false),
+            (ExchangeType::INFORMATIONAL, false)
+        ]
+    );
+}
+
+#[test]
+fn child_rekey_with_pfs_both_directions() {
+    let mut p = established_pair();
+    p.a.set_child_pfs_groups(vec![Group::Curve25519]);
+    p.b.set_child_pfs_groups(vec![Group::Curve25519]);
+    rekey_once(&mut p, true);
+    rekey_once(&mut p, false);
+}
+
+#[test]
+fn pfs_and_no_pfs_do_not_mix() {
+    let mut p = established_pair();
+    p.a.set_child_pfs_groups(vec![Group::Curve25519]);
+    let (ida, _) = ids(&p);
+    let old = children(&p.a_events)[0].spi_in;
+    p.a.rekey_child(p.now, ida, old, &mut p.spis_a).unwrap();
+    p.drive(|_, _| false);
+    assert_eq!(children(&p.a_events).len(), 1);
+    assert!(
+        p.a_events.iter().any(|e| matches!(
+            e,
+            Event::ChildSaFailed { reason, .. } if reason.contains("NO_PROPOSAL_CHOSEN")
+        )),
+        "{:?}",
+        p.a_events
+    );
+    // The old SA keeps running; the IKE SA too.
+    assert_eq!(child_spis(&p).0.len(), 1);
+    assert_eq!((p.a.len(), p.b.len()), (1, 1));
+}
+
+/// Case C10: a Child SA rekey whose KEi group the responder does not pick gets
+/// INVALID_KE_PAYLOAD naming the wanted group, and the initiator retries with it.
+#[test]
+fn c10_rekey_kei_group_not_picked_gets_invalid_ke_and_retry() {
+    let mut p = established_pair();
+    p.a.set_child_pfs_groups(vec![Group::Curve25519, Group::Ecp256]);
+    p.b.set_child_pfs_groups(vec![Group::Ecp256]);
+    rekey_once(&mut p, true);
+    // a sent: SA_INIT, AUTH, CCSA (KE 31), CCSA (KE 19), INFORMATIONAL.
+    let ex = exchanges(&p.a_sent);
+    assert_eq!(
+        ex[2..],
+        [
+            (ExchangeType::CREATE_CHILD_SA, false),
+            (ExchangeType::CREATE_CHILD_SA, false),
+            (ExchangeType::INFORMATIONAL, false)
+        ]
+    );
+    // The message IDs go on: 2, 3, 4.
+    let mids: Vec<u32> = p.a_sent[2..]
+        .iter()
+        .map(|d| Message::parse(d).unwrap().header.message_id)
+        .collect();
+    assert_eq!(mids, [2, 3, 4]);
+}
+
+#[test]
+fn lost_rekey_messages_are_retransmitted() {
+    let mut p = established_pair();
+    let (ida, _) = ids(&p);
+    let old_a = children(&p.a_events)[0].spi_in;
+    let start_a = p.a_sent.len();
+    let start_b = p.b_sent.len();
+    p.a.rekey_child(p.now, ida, old_a, &mut p.spis_a).unwrap();
+    // Lose the first request and the first response to the retransmission, then the first
+    // Delete request.
+    p.drive(|from_a, i| {
+        (from_a && (i == start_a || i == start_a + 2)) || (!from_a && i == start_b)
+    });
+    assert_eq!(children(&p.a_events).len(), 2);
+    assert_eq!(children(&p.b_events).len(), 2);
+    assert_mirror(children(&p.a_events)[1], children(&p.b_events)[1]);
+    assert_eq!(deleted(&p.a_events).len(), 1);
+    assert_eq!(deleted(&p.b_events).len(), 1);
+    assert_eq!(child_spis(&p).0.len(), 1);
+    assert_eq!(child_spis(&p).1.len(), 1);
+}
+
+#[test]
+fn simultaneous_child_rekeys_leave_exactly_one_child_sa() {
+    for pfs in [false, true] {
+        let mut p = established_pair();
+        if pfs {
+            p.a.set_child_pfs_groups(vec![Group::Ecp256]);
+            p.b.set_child_pfs_groups(vec![Group::Ecp256]);
+        }
+        let (ida, idb) = ids(&p);
+        let old_a = children(&p.a_events)[0].spi_in;
+        let old_b = children(&p.b_events)[0].spi_in;
+        p.a.rekey_child(p.now, ida, old_a, &mut p.spis_a).unwrap();
+        p.b.rekey_child(p.now, idb, old_b, &mut p.spis_b).unwrap();
+        p.drive(|_, _| false);
+        // Two new SAs were created (one per exchange), the redundant one and the old one
+        // are deleted: one Child SA is left on each side, and they match.
+        assert_eq!(children(&p.a_events).len(), 3, "pfs {pfs}");
+        assert_eq!(children(&p.b_events).len(), 3, "pfs {pfs}");
+        let (sa, sb) = child_spis(&p);
+        assert_eq!(sa.len(), 1, "pfs {pfs}: {sa:?}");
+        assert_eq!(sb.len(), 1, "pfs {pfs}: {sb:?}");
+        assert_eq!(sa[0], (sb[0].1, sb[0].0), "pfs {pfs}");
+        assert_ne!(sa[0].0, old_a);
+        let left = children(&p.a_events)
+            .into_iter()
+            .find(|c| c.spi_in == sa[0].0)
+            .unwrap();
+        let left_b = children(&p.b_events)
+            .into_iter()
+            .find(|c| c.spi_in == sb[0].0)
+            .unwrap();
+        assert_mirror(left, left_b);
+        assert_eq!(deleted(&p.a_events).len(), 2, "pfs {pfs}");
+        assert_eq!(deleted(&p.b_events).len(), 2, "pfs {pfs}");
+        assert_eq!((p.a.len(), p.b.len()), (1, 1));
+    }
+}
+
+#[test]
+fn rekey_of_a_child_sa_being_deleted_gets_temporary_failure() {
+    let mut p = established_pair();
+    let (ida, idb) = ids(&p);
+    let old_a = children(&p.a_events)[0].spi_in;
+    let old_b = children(&p.b_events)[0].spi_in;
+    // b starts deleting; a's rekey crosses it.
+    p.b.delete_child(p.now, idb, old_b).unwrap();
+    p.a.rekey_child(p.now, ida, old_a, &mut p.spis_a).unwrap();
+    p.drive(|_, _| false);
+    assert!(
+        p.a_events.iter().any(|e| matches!(
+            e,
+            Event::ChildSaFailed { reason, .. } if reason.contains("TEMPORARY_FAILURE")
+        )),
+        "{:?}",
+        p.a_events
+    );
+    assert_eq!(children(&p.a_events).len(), 1);
+    assert_eq!(child_spis(&p), (vec![], vec![]));
+    assert_eq!((p.a.len(), p.b.len()), (1, 1));
+}
+
+#[test]
+fn rekey_of_unknown_child_is_refused_locally() {
+    let mut p = established_pair();
+    let (ida, _) = ids(&p);
+    assert!(
+        p.a.rekey_child(p.now, ida, 0xdead_beef, &mut p.spis_a)
+            .is_err()
+    );
+    assert!(
+        p.a.rekey_child(p.now, IkeSaId(7), 1, &mut p.spis_a)
+            .is_err()
+    );
+}
