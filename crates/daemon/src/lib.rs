@@ -573,8 +573,42 @@ impl NodeState {
                         .await;
                 }
                 SadbEvent::SoftExpired { spi_in } => {
-                    // Rekeying by CREATE_CHILD_SA is issue 3; the SA runs until its hard expiry.
-                    info!(spi_in = %format!("{spi_in:08x}"), "Child SA soft lifetime reached");
+                    // RFC 7296 §2.8: rekey with CREATE_CHILD_SA; the old SA keeps running
+                    // until the new one is installed and the old one deleted.
+                    info!(spi_in = %format!("{spi_in:08x}"), "Child SA soft lifetime reached; rekeying");
+                    let ike = self
+                        .endpoint
+                        .ike_sas()
+                        .into_iter()
+                        .find_map(|s| s.children.iter().any(|c| c.0 == spi_in).then_some(s.id));
+                    let Some(ike) = ike else {
+                        debug!(spi_in = %format!("{spi_in:08x}"), "soft-expired Child SA has no IKE SA; not rekeyed");
+                        continue;
+                    };
+                    let mut spis = Spis {
+                        sadb: &mut self.sadb,
+                        provider: &*self.provider,
+                    };
+                    if let Err(e) =
+                        self.endpoint
+                            .rekey_child(Instant::now(), ike, spi_in, &mut spis)
+                    {
+                        warn!(spi_in = %format!("{spi_in:08x}"), "Child SA rekey not started: {e}");
+                    }
+                    // The request goes out now, not at the next wake-up.
+                    while let Some(t) = self.endpoint.poll_transmit() {
+                        let r = if t.local.port() == self.natt_addr.port() {
+                            let mut d = Vec::with_capacity(t.data.len() + 4);
+                            d.extend_from_slice(&[0, 0, 0, 0]);
+                            d.extend_from_slice(&t.data);
+                            self.natt.send_to(&d, t.remote).await
+                        } else {
+                            self.ike.send_to(&t.data, t.remote).await
+                        };
+                        if let Err(e) = r {
+                            debug!(remote = %t.remote, "IKE send: {e}");
+                        }
+                    }
                 }
                 SadbEvent::HardExpired { spi_in } | SadbEvent::Deleted { spi_in, .. } => {
                     let spi_out = self.esp.outbound_sa(spi_in).map_or(0, |s| s.spi());
