@@ -16,18 +16,18 @@
 
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use negotiator_crypto::{Encr, Group, Integ, Prf, PrivateKey, Secret, default_provider};
+use negotiator_crypto::{Encr, Integ, Secret, default_provider};
+use negotiator_daemon::config::{cidr, identity, load_certs, load_key, proposal};
 use negotiator_daemon::{Node, NodeConfig, NodeEvent, NodeHandle, Snapshot};
 use negotiator_proto::{
-    Config, EspProposal, Identity, IkeProposal, LocalAuth, RemoteAuth, RetransmitConfig,
+    Config, EspProposal, IkeProposal, LocalAuth, RemoteAuth, RetransmitConfig,
     default_child_lifetime, hex,
 };
-use negotiator_sadb::TsRange;
 
 const USAGE: &str = "\
 usage: interop_probe --local IP --remote IP --id ID [--remote-id ID]
@@ -129,165 +129,6 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
     Ok(a)
 }
 
-/// An identity from its text form.
-fn identity(s: &str) -> Result<Identity, String> {
-    if let Ok(ip) = s.parse::<IpAddr>() {
-        return Ok(Identity::ip(ip));
-    }
-    if s.contains('=') {
-        use der::Encode;
-        let name = negotiator_pki::parse_dn(s).map_err(|e| format!("identity {s}: {e}"))?;
-        let der = name.to_der().map_err(|e| format!("identity {s}: {e}"))?;
-        return Ok(Identity::der_dn(der));
-    }
-    if s.contains('@') {
-        return Ok(Identity::email(s));
-    }
-    if s.is_empty() {
-        return Err("empty identity".into());
-    }
-    Ok(Identity::fqdn(s))
-}
-
-/// A traffic selector from "a.b.c.d/len" (any protocol and port).
-fn cidr(s: &str) -> Result<TsRange, String> {
-    let (addr, len) = s.split_once('/').unwrap_or((s, ""));
-    let ip: IpAddr = addr
-        .parse()
-        .map_err(|_| format!("traffic selector {s}: bad address"))?;
-    let max = if ip.is_ipv4() { 32 } else { 128 };
-    let len: u32 = if len.is_empty() {
-        max
-    } else {
-        len.parse()
-            .ok()
-            .filter(|l| *l <= max)
-            .ok_or_else(|| format!("traffic selector {s}: bad prefix length"))?
-    };
-    let (start, end) = match ip {
-        IpAddr::V4(v) => {
-            let x = u32::from(v);
-            let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
-            (
-                IpAddr::from((x & mask).to_be_bytes()),
-                IpAddr::from((x | !mask).to_be_bytes()),
-            )
-        }
-        IpAddr::V6(v) => {
-            let x = u128::from(v);
-            let mask = if len == 0 {
-                0
-            } else {
-                u128::MAX << (128 - len)
-            };
-            (
-                IpAddr::from((x & mask).to_be_bytes()),
-                IpAddr::from((x | !mask).to_be_bytes()),
-            )
-        }
-    };
-    Ok(TsRange {
-        start,
-        end,
-        protocol: 0,
-        start_port: 0,
-        end_port: 65535,
-    })
-}
-
-/// Parsed proposal: encryption, integrity, PRF and group lists.
-type Algs = (Vec<Encr>, Vec<Integ>, Vec<Prf>, Vec<Group>);
-
-/// One proposal in strongSwan's notation; `ike` adds PRF and groups.
-fn proposal(s: &str, ike: bool) -> Result<Algs, String> {
-    let (mut encr, mut integ, mut prf, mut groups) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for tok in s.split('-') {
-        let gcm = tok.strip_suffix("16").unwrap_or(tok);
-        if let Some(e) = Encr::from_name(tok).or_else(|| Encr::from_name(gcm)) {
-            encr.push(e);
-        } else if let Some(p) = Prf::from_name(tok) {
-            prf.push(p);
-        } else if let Some(i) = Integ::from_name(tok) {
-            integ.push(i);
-        } else if let Some(g) = Group::from_name(tok) {
-            groups.push(g);
-        } else {
-            return Err(format!("proposal {s}: unknown algorithm {tok}"));
-        }
-    }
-    if encr.is_empty() {
-        return Err(format!("proposal {s}: no encryption algorithm"));
-    }
-    let aead = encr.iter().all(|e| e.is_aead());
-    if encr.iter().any(|e| e.is_aead()) != aead {
-        return Err(format!("proposal {s}: mixes AEAD and non-AEAD encryption"));
-    }
-    // strongSwan: a hash named in an AEAD proposal is the PRF; otherwise integrity and PRF.
-    let derived_prf: Vec<Prf> = integ
-        .iter()
-        .map(|i| match i {
-            Integ::HmacSha256_128 => Prf::HmacSha256,
-            Integ::HmacSha384_192 => Prf::HmacSha384,
-            Integ::HmacSha512_256 => Prf::HmacSha512,
-        })
-        .collect();
-    if aead {
-        integ.clear();
-    } else if integ.is_empty() {
-        return Err(format!("proposal {s}: no integrity algorithm"));
-    }
-    if ike {
-        if prf.is_empty() {
-            prf = derived_prf;
-        }
-        if prf.is_empty() {
-            return Err(format!("proposal {s}: no PRF"));
-        }
-        if groups.is_empty() {
-            return Err(format!("proposal {s}: no key exchange group"));
-        }
-    } else if !groups.is_empty() || !prf.is_empty() {
-        // Child SAs of IKE_AUTH have no KE; strongSwan drops the group there too.
-        eprintln!("interop_probe: note: group/PRF in ESP proposal {s} ignored");
-    }
-    Ok((encr, integ, prf, groups))
-}
-
-/// Reads a file of at most 1 MiB.
-fn read_small(path: &Path) -> Result<Vec<u8>, String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    if meta.len() > 1 << 20 {
-        return Err(format!("{}: larger than 1 MiB", path.display()));
-    }
-    std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
-}
-
-fn load_key(path: &Path) -> Result<PrivateKey, String> {
-    let bytes = read_small(path)?;
-    let der = if bytes.first() == Some(&0x30) {
-        bytes
-    } else {
-        let (label, der) = der::pem::decode_vec(&bytes)
-            .map_err(|e| format!("{}: not PEM or DER: {e}", path.display()))?;
-        if label != "PRIVATE KEY" {
-            return Err(format!(
-                "{}: PEM label {label}; convert with `openssl pkcs8 -topk8 -nocrypt`",
-                path.display()
-            ));
-        }
-        der
-    };
-    let der = Secret::new(der);
-    PrivateKey::from_pkcs8_der(der.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))
-}
-
-fn load_certs(path: &Path) -> Result<Vec<Vec<u8>>, String> {
-    let bytes = read_small(path)?;
-    negotiator_pki::parse_certificate_pem_or_der(&bytes)
-        .map_err(|e| format!("{}: {e}", path.display()))
-}
-
 /// Appends Wireshark IKEv2 decryption table lines to a file (mode 0600).
 #[derive(Debug)]
 struct FileKeyLog(std::sync::Mutex<std::fs::File>);
@@ -369,7 +210,11 @@ fn build_config(a: &Args) -> Result<Config, String> {
     }
     let mut esp_proposals = Vec::new();
     for s in &esp_specs {
-        let (encr, integ, _, _) = proposal(s, false)?;
+        let (encr, integ, prf, groups) = proposal(s, false)?;
+        if !prf.is_empty() || !groups.is_empty() {
+            // Child SAs of IKE_AUTH have no KE; strongSwan drops the group there too.
+            eprintln!("interop_probe: note: group/PRF in ESP proposal {s} ignored");
+        }
         esp_proposals.push(EspProposal { encr, integ });
     }
     let local_ts = if a.local_ts.is_empty() {
@@ -693,37 +538,5 @@ fn main() -> ExitCode {
             say(&format!("RESULT failed: {e}"));
             ExitCode::FAILURE
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cidr_bounds_match_hand_computation() {
-        let t = cidr("198.51.100.16/28").unwrap();
-        assert_eq!(t.start, "198.51.100.16".parse::<IpAddr>().unwrap());
-        assert_eq!(t.end, "198.51.100.31".parse::<IpAddr>().unwrap());
-        let h = cidr("192.0.2.1").unwrap();
-        assert_eq!((h.start, h.end), (h.start, "192.0.2.1".parse().unwrap()));
-        assert!(cidr("10.0.0.0/33").is_err());
-        assert!(cidr("nonsense/8").is_err());
-    }
-
-    #[test]
-    fn proposals_follow_strongswan_notation() {
-        let (e, i, p, g) = proposal("aes128-sha256-ecp256", true).unwrap();
-        assert_eq!(e, vec![Encr::AesCbc128]);
-        assert_eq!(i, vec![Integ::HmacSha256_128]);
-        assert_eq!(p, vec![Prf::HmacSha256]);
-        assert_eq!(g, vec![Group::Ecp256]);
-        let (e, i, p, _) = proposal("aes256gcm16-sha384-modp3072", true).unwrap();
-        assert_eq!(e, vec![Encr::AesGcm16_256]);
-        assert!(i.is_empty());
-        assert_eq!(p, vec![Prf::HmacSha384]);
-        assert!(proposal("aes128-ecp256", true).is_err());
-        assert!(proposal("aes128gcm16-aes128-sha256-ecp256", true).is_err());
-        assert!(proposal("des-sha1-modp1024", true).is_err());
     }
 }

@@ -8,6 +8,8 @@
 
 #![forbid(unsafe_code)]
 
+pub mod config;
+
 use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::net::{IpAddr, SocketAddr};
