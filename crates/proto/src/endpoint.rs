@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use negotiator_crypto::{
     CryptoProvider, Group, KeyExchange, Secret,
-    ikev2::{child_keymat, derive_ike_sa_keys, skeyseed},
+    ikev2::{child_keymat, derive_ike_sa_keys, rekey_skeyseed, skeyseed},
 };
 use negotiator_sadb::{Mode, SaKeys, SaParams, TsRange, UdpEncap};
 use negotiator_wire::v2::{
@@ -87,6 +87,14 @@ pub enum Event {
         ike: IkeSaId,
         /// Why.
         reason: String,
+    },
+    /// An IKE SA was rekeyed: its Child SAs now belong to `new`; `old` is deleted next
+    /// ([`Event::IkeSaDeleted`]).
+    IkeSaRekeyed {
+        /// The old IKE SA.
+        old: IkeSaId,
+        /// The new IKE SA.
+        new: IkeSaId,
     },
     /// A Child SA was deleted.
     ChildSaDeleted {
@@ -194,6 +202,8 @@ enum Request {
     RekeyChild {
         old_spi_in: u32,
     },
+    /// CREATE_CHILD_SA rekeying the IKE SA (details in `IkeSa::ike_rekey`).
+    RekeyIke,
     /// A test-only request with caller-supplied content.
     Raw,
 }
@@ -274,6 +284,14 @@ struct ChildRekey {
     ke_retries: u8,
 }
 
+/// Our CREATE_CHILD_SA rekeying an IKE SA (RFC 7296 §1.3.2), while it is in flight.
+struct IkeRekey {
+    new_spi: [u8; 8],
+    ni: Vec<u8>,
+    ke: Option<Box<dyn KeyExchange>>,
+    ke_retries: u8,
+}
+
 /// A peer's rekey of one of our Child SAs that we answered (for collisions, §2.8.1).
 struct AnsweredRekey {
     old_spi_in: u32,
@@ -323,6 +341,13 @@ struct IkeSa {
     children: Vec<ChildSa>,
     child_rekey: Option<ChildRekey>,
     answered_rekeys: Vec<AnsweredRekey>,
+    /// Our CREATE_CHILD_SA rekeying this IKE SA, while in flight.
+    ike_rekey: Option<IkeRekey>,
+    /// A peer's rekey of this IKE SA answered while ours was in flight: (our key of the new
+    /// SA, lower nonce of that exchange).
+    answered_ike_rekey: Option<([u8; 8], Vec<u8>)>,
+    /// Rekeyed (or redundant after a collision): waiting to be deleted.
+    rekeyed: bool,
     remote_id: Option<Identity>,
     remote_auth_desc: Option<String>,
     raw_response: Option<Vec<Payload>>,
@@ -627,6 +652,9 @@ impl Endpoint {
             pending_child: None,
             child_rekey: None,
             answered_rekeys: Vec::new(),
+            ike_rekey: None,
+            answered_ike_rekey: None,
+            rekeyed: false,
             children: Vec::new(),
             remote_id: None,
             remote_auth_desc: None,
@@ -1220,6 +1248,9 @@ impl Endpoint {
             pending_child: None,
             child_rekey: None,
             answered_rekeys: Vec::new(),
+            ike_rekey: None,
+            answered_ike_rekey: None,
+            rekeyed: false,
             children: Vec::new(),
             remote_id: None,
             remote_auth_desc: None,
@@ -1604,6 +1635,9 @@ impl Endpoint {
             Some(sa) if matches!(sa.queued.front(), Some(Request::RekeyChild { .. })) => {
                 Some(self.rekey_child_payloads(sa))
             }
+            Some(sa) if matches!(sa.queued.front(), Some(Request::RekeyIke)) => {
+                Some(self.rekey_ike_payloads(sa))
+            }
             _ => None,
         };
         let mut exchange = ExchangeType::INFORMATIONAL;
@@ -1633,7 +1667,7 @@ impl Endpoint {
                 }))]
             }
             Request::Liveness => Vec::new(),
-            Request::RekeyChild { .. } => {
+            Request::RekeyChild { .. } | Request::RekeyIke => {
                 exchange = ExchangeType::CREATE_CHILD_SA;
                 rekey_payloads
                     .take()
@@ -1767,7 +1801,7 @@ impl Endpoint {
                 });
             }
             Request::Liveness => trace!("liveness check answered"),
-            Request::RekeyChild { .. } => {}
+            Request::RekeyChild { .. } | Request::RekeyIke => {}
             Request::SaInit | Request::Auth | Request::Raw => {}
         }
         self.send_queued(now, key)
@@ -2102,8 +2136,422 @@ impl Endpoint {
         self.send_queued(now, key)
     }
 
+    /// Rekeys the IKE SA (RFC 7296 §1.3.2): a CREATE_CHILD_SA with a new IKE SPI, Ni and KEi.
+    /// The new IKE SA takes over the Child SAs ([`Event::IkeSaRekeyed`]) and the old one is
+    /// then deleted.
+    pub fn rekey_ike(&mut self, now: Instant, ike_id: IkeSaId) -> Result<(), ProtoError> {
+        let key = ike_id.0.to_be_bytes();
+        let new_spi = self.new_ike_spi()?;
+        let ni = self.random(NONCE_LEN)?;
+        let sa = self
+            .sas
+            .get(&key)
+            .ok_or(ProtoError::Config("no such IKE SA".into()))?;
+        if sa.state != IkeState::Established || sa.ike_rekey.is_some() || sa.rekeyed {
+            return Err(ProtoError::Config(
+                "IKE SA not established or already being rekeyed".into(),
+            ));
+        }
+        let group = sa.suite.ok_or(ProtoError::Internal("no suite"))?.group;
+        let ke = self.provider.start_key_exchange(group)?;
+        let sa = self
+            .sas
+            .get_mut(&key)
+            .ok_or(ProtoError::Internal("no SA"))?;
+        sa.ike_rekey = Some(IkeRekey {
+            new_spi,
+            ni,
+            ke: Some(ke),
+            ke_retries: 0,
+        });
+        sa.queued.push_back(Request::RekeyIke);
+        self.send_queued(now, key)
+    }
+
+    fn rekey_ike_payloads(&self, sa: &IkeSa) -> Result<Vec<Payload>, ProtoError> {
+        let r = sa
+            .ike_rekey
+            .as_ref()
+            .ok_or(ProtoError::Internal("no rekey state"))?;
+        let ke = r.ke.as_ref().ok_or(ProtoError::Internal("no KE"))?;
+        Ok(vec![
+            Payload::new(PayloadBody::Sa(proposal::ike_proposals(
+                &self.config.ike_proposals,
+                &r.new_spi,
+            ))),
+            Payload::new(PayloadBody::Nonce(r.ni.clone())),
+            Payload::new(PayloadBody::Ke(KePayload {
+                group: ke.group().id(),
+                data: ke.public_key().to_vec(),
+            })),
+        ])
+    }
+
+    /// Builds the new IKE SA of a rekey of `old_key` and keys it; the Child SAs move to it
+    /// when `take_children`.
+    #[allow(clippy::too_many_arguments)]
+    fn install_rekeyed_ike_sa(
+        &mut self,
+        now: Instant,
+        old_key: [u8; 8],
+        role: Role,
+        spi_i: [u8; 8],
+        spi_r: [u8; 8],
+        suite: IkeSuite,
+        g_ir: &[u8],
+        ni: Vec<u8>,
+        nr: Vec<u8>,
+        take_children: bool,
+    ) -> Result<[u8; 8], ProtoError> {
+        let provider = self.provider.clone();
+        let config = self.config.clone();
+        let old = self
+            .sas
+            .get_mut(&old_key)
+            .ok_or(ProtoError::Internal("no SA"))?;
+        let old_sk_d = old.sk_d.as_ref().ok_or(ProtoError::Internal("no SK_d"))?;
+        let old_suite = old.suite.ok_or(ProtoError::Internal("no suite"))?;
+        // §2.18: SKEYSEED = prf(SK_d (old), g^ir (new) | Ni | Nr), with the old PRF.
+        let seed = rekey_skeyseed(
+            &*provider,
+            old_suite.prf,
+            old_sk_d.as_bytes(),
+            g_ir,
+            &ni,
+            &nr,
+        )?;
+        let children = if take_children {
+            std::mem::take(&mut old.children)
+        } else {
+            Vec::new()
+        };
+        let mut sa = IkeSa {
+            role,
+            state: IkeState::Established,
+            spi_i,
+            spi_r,
+            local: old.local,
+            remote: old.remote,
+            suite: None,
+            group: suite.group,
+            ke: None,
+            ni,
+            nr,
+            msg1: Vec::new(),
+            msg2: Vec::new(),
+            cookie: None,
+            cookie_tries: 0,
+            ke_retries: 0,
+            keys: None,
+            sk_d: None,
+            sk_pi: None,
+            sk_pr: None,
+            peer_rfc7427: old.peer_rfc7427,
+            peer_certreq: old.peer_certreq,
+            peer_frag: old.peer_frag,
+            reassembly: None,
+            nat_local: old.nat_local,
+            nat_remote: old.nat_remote,
+            next_request_mid: 0,
+            expected_peer_mid: 0,
+            pending: None,
+            queued: VecDeque::new(),
+            cached_response: None,
+            pending_child: None,
+            child_rekey: None,
+            answered_rekeys: Vec::new(),
+            ike_rekey: None,
+            answered_ike_rekey: None,
+            rekeyed: false,
+            children,
+            remote_id: old.remote_id.clone(),
+            remote_auth_desc: old.remote_auth_desc.clone(),
+            raw_response: None,
+            created: now,
+            last_recv: now,
+        };
+        install_ike_keys_with_seed(
+            &*provider,
+            config.key_log.as_deref(),
+            &mut sa,
+            suite,
+            seed.as_bytes(),
+        )?;
+        let new_key = sa.our_spi();
+        self.sas.insert(new_key, sa);
+        Ok(new_key)
+    }
+
+    fn handle_rekey_ike_response(
+        &mut self,
+        now: Instant,
+        key: [u8; 8],
+        inner: Vec<Payload>,
+    ) -> Result<(), ProtoError> {
+        let config = self.config.clone();
+        let provider = self.provider.clone();
+        let sa = self
+            .sas
+            .get_mut(&key)
+            .ok_or(ProtoError::Internal("no SA"))?;
+        let Some(mut r) = sa.ike_rekey.take() else {
+            return self.send_queued(now, key);
+        };
+        if let Some(n) = find_notify(&inner, NotifyType::INVALID_KE_PAYLOAD)
+            && let Some(g) = <[u8; 2]>::try_from(n.data.as_slice())
+                .ok()
+                .and_then(|b| Group::from_id(u16::from_be_bytes(b)))
+            && config.ike_proposals.iter().any(|p| p.groups.contains(&g))
+            && r.ke_retries < MAX_KE_RETRIES
+        {
+            r.ke = Some(provider.start_key_exchange(g)?);
+            r.ke_retries += 1;
+            let mut ni = vec![0u8; NONCE_LEN];
+            provider.fill_random(&mut ni)?;
+            r.ni = ni;
+            sa.ike_rekey = Some(r);
+            sa.queued.push_front(Request::RekeyIke);
+            return self.send_queued(now, key);
+        }
+        let answered = sa.answered_ike_rekey.take();
+        let parsed = (|| -> Result<_, ProtoError> {
+            if let Some(n) = first_error_notify(&inner) {
+                return Err(ProtoError::PeerError(n.notify_type, "IKE SA rekey".into()));
+            }
+            let mut sa_p = None;
+            let mut nr = None;
+            let mut ke_p = None;
+            for p in &inner {
+                match &p.body {
+                    PayloadBody::Sa(x) => sa_p = Some(x),
+                    PayloadBody::Nonce(x) => nr = Some(x.clone()),
+                    PayloadBody::Ke(x) => ke_p = Some(x),
+                    _ => {}
+                }
+            }
+            let sa_p = sa_p.ok_or(ProtoError::MissingPayload("SA"))?;
+            let nr = nr.ok_or(ProtoError::MissingPayload("Nr"))?;
+            check_nonce(&nr)?;
+            let ke_p = ke_p.ok_or(ProtoError::MissingPayload("KEr"))?;
+            let suite =
+                proposal::check_ike_choice(sa_p, &config.ike_proposals).ok_or_else(|| {
+                    ProtoError::InvalidPayload(format!(
+                        "responder chose IKE [{}], which we did not offer",
+                        proposal::describe(sa_p)
+                    ))
+                })?;
+            let spi_r = sa_p
+                .first()
+                .and_then(|p| <[u8; 8]>::try_from(p.spi.as_slice()).ok())
+                .filter(|s| *s != [0; 8])
+                .ok_or_else(|| ProtoError::InvalidPayload("responder's new IKE SPI".into()))?;
+            let ke = r.ke.take().ok_or(ProtoError::Internal("no KE"))?;
+            if ke_p.group != ke.group().id() || suite.group != ke.group() {
+                return Err(ProtoError::InvalidPayload(
+                    "responder's KEr does not match our KEi group".into(),
+                ));
+            }
+            let g_ir = ke.complete(&ke_p.data)?;
+            Ok((suite, spi_r, nr, g_ir))
+        })();
+        let (suite, spi_r, nr, g_ir) = match parsed {
+            Ok(v) => v,
+            Err(e) => {
+                warn!(error = %e, "IKE SA rekey failed; the IKE SA stays");
+                return self.send_queued(now, key);
+            }
+        };
+        let our_min = std::cmp::min(r.ni.clone(), nr.clone());
+        let lost = answered.as_ref().is_some_and(|a| our_min < a.1);
+        // Without a collision, or when we won it, the Child SAs move to our new IKE SA.
+        let new_key = self.install_rekeyed_ike_sa(
+            now,
+            key,
+            Role::Initiator,
+            r.new_spi,
+            spi_r,
+            suite,
+            g_ir.as_bytes(),
+            r.ni,
+            nr,
+            !lost,
+        )?;
+        if let Some((peer_new, _)) = answered
+            && lost
+            && let Some(old) = self.sas.get_mut(&key)
+        {
+            // §2.8.1: our new IKE SA is the redundant one; the peer's takes the Child SAs.
+            let children = std::mem::take(&mut old.children);
+            if let Some(s) = self.sas.get_mut(&peer_new) {
+                s.children.extend(children);
+            }
+            info!(new = %hex(&new_key), "IKE SA rekey collision lost; deleting our redundant IKE SA");
+            if let Some(s) = self.sas.get_mut(&new_key) {
+                s.rekeyed = true;
+                s.queued.push_back(Request::DeleteIke);
+            }
+            if let Some(old) = self.sas.get_mut(&key) {
+                old.rekeyed = true;
+            }
+            self.events.push_back(Event::IkeSaRekeyed {
+                old: IkeSaId(u64::from_be_bytes(key)),
+                new: IkeSaId(u64::from_be_bytes(peer_new)),
+            });
+            self.send_queued(now, new_key)?;
+            return self.send_queued(now, key);
+        }
+        if let Some((peer_new, _)) = answered {
+            // We won: the peer deletes the SA it created; it carries no Child SA here.
+            info!(redundant = %hex(&peer_new), "IKE SA rekey collision won");
+            if let Some(s) = self.sas.get_mut(&peer_new) {
+                s.rekeyed = true;
+            }
+        }
+        info!(old = %hex(&key), new = %hex(&new_key), "IKE SA rekeyed");
+        self.events.push_back(Event::IkeSaRekeyed {
+            old: IkeSaId(u64::from_be_bytes(key)),
+            new: IkeSaId(u64::from_be_bytes(new_key)),
+        });
+        if let Some(old) = self.sas.get_mut(&key) {
+            old.rekeyed = true;
+            old.queued.clear();
+            old.queued.push_back(Request::DeleteIke);
+        }
+        self.send_queued(now, key)
+    }
+
+    fn handle_rekey_ike_request(
+        &mut self,
+        now: Instant,
+        key: [u8; 8],
+        mid: u32,
+        inner: Vec<Payload>,
+    ) -> Result<(), ProtoError> {
+        let config = self.config.clone();
+        let provider = self.provider.clone();
+        let ex = ExchangeType::CREATE_CHILD_SA;
+        let sa = self.sas.get(&key).ok_or(ProtoError::Internal("no SA"))?;
+        if sa.state != IkeState::Established
+            || sa.rekeyed
+            || sa.child_rekey.is_some()
+            || sa
+                .pending
+                .as_ref()
+                .is_some_and(|p| matches!(p.kind, Request::DeleteIke))
+        {
+            // §2.25: rekeying an IKE SA that is being deleted, or while we rekey one of
+            // its Child SAs, is refused for now.
+            return self.reply_notify(key, mid, ex, NotifyType::TEMPORARY_FAILURE);
+        }
+        let mut sa_p = None;
+        let mut ni = None;
+        let mut ke_p = None;
+        for p in &inner {
+            match &p.body {
+                PayloadBody::Sa(x) => sa_p = Some(x),
+                PayloadBody::Nonce(x) => ni = Some(x.clone()),
+                PayloadBody::Ke(x) => ke_p = Some(x),
+                _ => {}
+            }
+        }
+        let (Some(sa_p), Some(ni), Some(ke_p)) = (sa_p, ni, ke_p) else {
+            return self.reply_notify(key, mid, ex, NotifyType::INVALID_SYNTAX);
+        };
+        let Some((number, suite)) = proposal::select_ike(sa_p, &config.ike_proposals) else {
+            return self.reply_notify(key, mid, ex, NotifyType::NO_PROPOSAL_CHOSEN);
+        };
+        let Some(spi_i) = sa_p
+            .iter()
+            .find(|p| p.number == number)
+            .and_then(|p| <[u8; 8]>::try_from(p.spi.as_slice()).ok())
+            .filter(|s| *s != [0; 8])
+        else {
+            return self.reply_notify(key, mid, ex, NotifyType::INVALID_SYNTAX);
+        };
+        if ke_p.group != suite.group.id() {
+            let sa = self
+                .sas
+                .get_mut(&key)
+                .ok_or(ProtoError::Internal("no SA"))?;
+            let header = sa.header(ex, mid, true);
+            let keys = sa.keys.as_mut().ok_or(ProtoError::Internal("no keys"))?;
+            let n = notify(
+                NotifyType::INVALID_KE_PAYLOAD,
+                suite.group.id().to_be_bytes().to_vec(),
+            );
+            let data = keys.seal(&*provider, header, &[n])?;
+            sa.cached_response = Some((mid, vec![data.clone()]));
+            sa.expected_peer_mid = mid.wrapping_add(1);
+            self.transmits.push_back(Transmit {
+                local: sa.local,
+                remote: sa.remote,
+                data,
+            });
+            return Ok(());
+        }
+        let ke = provider.start_key_exchange(suite.group)?;
+        let public = ke.public_key().to_vec();
+        let g_ir = match ke.complete(&ke_p.data) {
+            Ok(g) => g,
+            Err(_) => return self.reply_notify(key, mid, ex, NotifyType::INVALID_SYNTAX),
+        };
+        let nr = self.random(NONCE_LEN)?;
+        let spi_r = self.new_ike_spi()?;
+        let colliding = self.sas.get(&key).is_some_and(|s| s.ike_rekey.is_some());
+        let out = vec![
+            Payload::new(PayloadBody::Sa(vec![proposal::ike_chosen(
+                number, &spi_r, &suite,
+            )])),
+            Payload::new(PayloadBody::Nonce(nr.clone())),
+            Payload::new(PayloadBody::Ke(KePayload {
+                group: suite.group.id(),
+                data: public,
+            })),
+        ];
+        let min_nonce = std::cmp::min(ni.clone(), nr.clone());
+        let new_key = self.install_rekeyed_ike_sa(
+            now,
+            key,
+            Role::Responder,
+            spi_i,
+            spi_r,
+            suite,
+            g_ir.as_bytes(),
+            ni,
+            nr,
+            !colliding,
+        )?;
+        let sa = self
+            .sas
+            .get_mut(&key)
+            .ok_or(ProtoError::Internal("no SA"))?;
+        let header = sa.header(ex, mid, true);
+        let keys = sa.keys.as_mut().ok_or(ProtoError::Internal("no keys"))?;
+        let data = keys.seal(&*provider, header, &out)?;
+        sa.cached_response = Some((mid, vec![data.clone()]));
+        sa.expected_peer_mid = mid.wrapping_add(1);
+        self.transmits.push_back(Transmit {
+            local: sa.local,
+            remote: sa.remote,
+            data,
+        });
+        if colliding {
+            // §2.8.1: decided when our own rekey is answered.
+            sa.answered_ike_rekey = Some((new_key, min_nonce));
+        } else {
+            sa.rekeyed = true;
+            info!(old = %hex(&key), new = %hex(&new_key), "IKE SA rekeyed by peer");
+            self.events.push_back(Event::IkeSaRekeyed {
+                old: IkeSaId(u64::from_be_bytes(key)),
+                new: IkeSaId(u64::from_be_bytes(new_key)),
+            });
+        }
+        Ok(())
+    }
+
     fn handle_create_child_request(
         &mut self,
+        now: Instant,
         key: [u8; 8],
         mid: u32,
         inner: Vec<Payload>,
@@ -2121,8 +2569,15 @@ impl Endpoint {
                 NotifyType::INVALID_SYNTAX,
             );
         }
+        let ike_sa = inner.iter().any(|p| {
+            matches!(&p.body, PayloadBody::Sa(ps)
+                if ps.first().is_some_and(|x| x.protocol == ProtocolId::IKE))
+        });
+        if ike_sa && find_notify(&inner, NotifyType::REKEY_SA).is_none() {
+            return self.handle_rekey_ike_request(now, key, mid, inner);
+        }
         let Some(rekey) = find_notify(&inner, NotifyType::REKEY_SA) else {
-            // Further Child SAs and IKE SA rekeying are not offered.
+            // Further Child SAs (without REKEY_SA) are not offered.
             return self.reply_notify(
                 key,
                 mid,
@@ -2566,6 +3021,12 @@ impl Endpoint {
                     }
                     self.handle_rekey_child_response(now, key, inner, spis)
                 }
+                (ExchangeType::CREATE_CHILD_SA, Some(Request::RekeyIke)) => {
+                    if let Some(sa) = self.sas.get_mut(&key) {
+                        sa.pending = None;
+                    }
+                    self.handle_rekey_ike_response(now, key, inner)
+                }
                 (ExchangeType::INFORMATIONAL, Some(k)) => {
                     if let Some(sa) = self.sas.get_mut(&key) {
                         sa.pending = None;
@@ -2587,7 +3048,7 @@ impl Endpoint {
                 ExchangeType::CREATE_CHILD_SA
                     if sa.state == IkeState::Established || sa.state == IkeState::Deleting =>
                 {
-                    self.handle_create_child_request(key, mid, inner, spis)
+                    self.handle_create_child_request(now, key, mid, inner, spis)
                 }
                 _ => Ok(()),
             }
@@ -2731,7 +3192,7 @@ impl Endpoint {
                         Request::SaInit => "IKE_SA_INIT",
                         Request::Auth => "IKE_AUTH",
                         Request::Liveness => "liveness",
-                        Request::RekeyChild { .. } => "CREATE_CHILD_SA",
+                        Request::RekeyChild { .. } | Request::RekeyIke => "CREATE_CHILD_SA",
                         _ => "INFORMATIONAL",
                     };
                     failed.push((*key, what));
@@ -2826,12 +3287,23 @@ fn install_ike_keys(
     g_ir: &[u8],
 ) -> Result<(), ProtoError> {
     let seed = skeyseed(p, suite.prf, &sa.ni, &sa.nr, g_ir)?;
+    install_ike_keys_with_seed(p, key_log, sa, suite, seed.as_bytes())
+}
+
+/// Derives and installs the IKE SA keys from SKEYSEED (RFC 7296 §2.14).
+fn install_ike_keys_with_seed(
+    p: &dyn CryptoProvider,
+    key_log: Option<&dyn crate::config::KeyLog>,
+    sa: &mut IkeSa,
+    suite: IkeSuite,
+    seed: &[u8],
+) -> Result<(), ProtoError> {
     let k = derive_ike_sa_keys(
         p,
         suite.prf,
         suite.encr,
         suite.integ,
-        seed.as_bytes(),
+        seed,
         &sa.ni,
         &sa.nr,
         &sa.spi_i,

@@ -297,3 +297,110 @@ fn rekey_of_unknown_child_is_refused_locally() {
             .is_err()
     );
 }
+
+fn rekeyed(events: &[Event]) -> Vec<(IkeSaId, IkeSaId)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::IkeSaRekeyed { old, new } => Some((*old, *new)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn ike_deleted(events: &[Event]) -> Vec<IkeSaId> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::IkeSaDeleted { id } => Some(*id),
+            _ => None,
+        })
+        .collect()
+}
+
+/// After an IKE SA rekey: one IKE SA each side, new SPIs, the Child SA kept, and the new IKE
+/// SA works (liveness, Child SA rekey keyed from the new SK_d, message IDs from 0).
+fn check_after_ike_rekey(p: &mut Pair, old_spis: ([u8; 8], [u8; 8]), child: (SpiPairs, SpiPairs)) {
+    assert_eq!((p.a.len(), p.b.len()), (1, 1));
+    let (ia, ib) = (&p.a.ike_sas()[0], &p.b.ike_sas()[0]);
+    assert_eq!((ia.spi_i, ia.spi_r), (ib.spi_i, ib.spi_r));
+    assert_ne!(ia.spi_i, old_spis.0);
+    assert_ne!(ia.spi_r, old_spis.1);
+    assert_ne!(ia.spi_i, old_spis.1);
+    assert_eq!(child_spis(p), child, "the Child SA survives");
+    assert!(deleted(&p.a_events).is_empty());
+    assert!(deleted(&p.b_events).is_empty());
+    let (spi_i, spi_r) = (ia.spi_i, ia.spi_r);
+    let before = p.a_sent.len();
+    let (ida, _) = ids(p);
+    p.a.liveness_check(p.now, ida).unwrap();
+    p.drive(|_, _| false);
+    let h = Message::parse(&p.a_sent[before]).unwrap().header;
+    assert_eq!((h.spi_i, h.spi_r), (spi_i, spi_r));
+    assert_eq!(h.message_id, 0, "message IDs of the new IKE SA start at 0");
+    let answer = Message::parse(p.b_sent.last().unwrap()).unwrap().header;
+    assert_eq!((answer.spi_i, answer.message_id), (spi_i, 0));
+    assert!(answer.flags.is_response());
+    assert_eq!((p.a.len(), p.b.len()), (1, 1));
+    rekey_once(p, true);
+    rekey_once(p, false);
+}
+
+#[test]
+fn ike_sa_rekey_keeps_the_child_sa_both_directions() {
+    for from_a in [true, false] {
+        let mut p = established_pair();
+        let old = (p.a.ike_sas()[0].spi_i, p.a.ike_sas()[0].spi_r);
+        let child = child_spis(&p);
+        let (ida, idb) = ids(&p);
+        if from_a {
+            p.a.rekey_ike(p.now, ida).unwrap();
+        } else {
+            p.b.rekey_ike(p.now, idb).unwrap();
+        }
+        p.drive(|_, _| false);
+        let (ra, rb) = (rekeyed(&p.a_events), rekeyed(&p.b_events));
+        assert_eq!(ra.len(), 1, "{from_a}");
+        assert_eq!(rb.len(), 1, "{from_a}");
+        assert_eq!(ra[0].0, ida);
+        assert_eq!(rb[0].0, idb);
+        assert_eq!(ra[0].1, p.a.ike_sas()[0].id);
+        assert_eq!(rb[0].1, p.b.ike_sas()[0].id);
+        assert_eq!(ike_deleted(&p.a_events), [ida]);
+        assert_eq!(ike_deleted(&p.b_events), [idb]);
+        check_after_ike_rekey(&mut p, old, child);
+    }
+}
+
+#[test]
+fn ike_sa_rekey_survives_lost_messages() {
+    let mut p = established_pair();
+    let old = (p.a.ike_sas()[0].spi_i, p.a.ike_sas()[0].spi_r);
+    let child = child_spis(&p);
+    let (ida, _) = ids(&p);
+    let (sa_, sb) = (p.a_sent.len(), p.b_sent.len());
+    p.a.rekey_ike(p.now, ida).unwrap();
+    // The request, then the response to its retransmission, then the Delete are lost once.
+    p.drive(|from_a, i| (from_a && (i == sa_ || i == sa_ + 2)) || (!from_a && i == sb + 1));
+    assert_eq!(rekeyed(&p.a_events).len(), 1);
+    assert_eq!(rekeyed(&p.b_events).len(), 1);
+    check_after_ike_rekey(&mut p, old, child);
+}
+
+#[test]
+fn simultaneous_ike_sa_rekeys_leave_exactly_one_ike_sa() {
+    let mut p = established_pair();
+    let old = (p.a.ike_sas()[0].spi_i, p.a.ike_sas()[0].spi_r);
+    let child = child_spis(&p);
+    let (ida, idb) = ids(&p);
+    p.a.rekey_ike(p.now, ida).unwrap();
+    p.b.rekey_ike(p.now, idb).unwrap();
+    p.drive(|_, _| false);
+    // Both sides name the same surviving IKE SA (by its SPIs).
+    let (ra, rb) = (rekeyed(&p.a_events), rekeyed(&p.b_events));
+    assert_eq!((ra.len(), rb.len()), (1, 1));
+    // Old and redundant IKE SAs are deleted.
+    assert_eq!(ike_deleted(&p.a_events).len(), 2, "{:?}", p.a_events);
+    assert_eq!(ike_deleted(&p.b_events).len(), 2, "{:?}", p.b_events);
+    check_after_ike_rekey(&mut p, old, child);
+}
