@@ -9,6 +9,8 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod control;
+pub mod service;
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
@@ -71,6 +73,16 @@ pub struct ChildSaStatus {
     pub replay_drops: u64,
     /// Packets whose ICV did not verify.
     pub auth_failures: u64,
+    /// The IKE SA that negotiated it (the SA database's tag).
+    pub ike_sa: u64,
+    /// Our traffic selectors.
+    pub local_ts: Vec<negotiator_sadb::TsRange>,
+    /// The peer's traffic selectors.
+    pub remote_ts: Vec<negotiator_sadb::TsRange>,
+    /// Time until the soft lifetime (rekey), if it has one.
+    pub rekey_in: Option<Duration>,
+    /// Time until the hard lifetime (expiry), if it has one.
+    pub expires_in: Option<Duration>,
 }
 
 /// A node's state.
@@ -121,6 +133,7 @@ enum Command {
     Send(Vec<u8>),
     Snapshot(oneshot::Sender<Snapshot>),
     DeleteIke(IkeSaId),
+    DeleteChild(IkeSaId, u32),
     Liveness(IkeSaId),
     Shutdown(oneshot::Sender<()>),
 }
@@ -172,6 +185,14 @@ impl NodeHandle {
     pub async fn delete_ike(&self, id: IkeSaId) -> io::Result<()> {
         self.tx
             .send(Command::DeleteIke(id))
+            .await
+            .map_err(|_| closed())
+    }
+
+    /// Deletes one Child SA (by its inbound SPI) of an IKE SA with an INFORMATIONAL exchange.
+    pub async fn delete_child(&self, id: IkeSaId, spi_in: u32) -> io::Result<()> {
+        self.tx
+            .send(Command::DeleteChild(id, spi_in))
             .await
             .map_err(|_| closed())
     }
@@ -388,6 +409,11 @@ impl NodeState {
                     warn!("cannot delete: {e}");
                 }
             }
+            Command::DeleteChild(id, spi_in) => {
+                if let Err(e) = self.endpoint.delete_child(now, id, spi_in) {
+                    warn!("cannot delete Child SA: {e}");
+                }
+            }
             Command::Liveness(id) => {
                 if let Err(e) = self.endpoint.liveness_check(now, id) {
                     warn!("cannot send liveness check: {e}");
@@ -398,6 +424,10 @@ impl NodeState {
     }
 
     fn snapshot(&self) -> Snapshot {
+        let now = Instant::now();
+        let left = |secs: Option<u64>, since: Instant| {
+            secs.map(|s| (since + Duration::from_secs(s)).saturating_duration_since(now))
+        };
         let child_sas = self
             .sadb
             .iter()
@@ -424,6 +454,11 @@ impl NodeState {
                     bytes_out: o.bytes,
                     replay_drops: i.replay_drops,
                     auth_failures: i.auth_failures,
+                    ike_sa: p.ike_sa,
+                    local_ts: p.local_ts.clone(),
+                    remote_ts: p.remote_ts.clone(),
+                    rekey_in: left(p.lifetime.soft_secs, e.installed_at),
+                    expires_in: left(p.lifetime.hard_secs, e.installed_at),
                 }
             })
             .collect();
