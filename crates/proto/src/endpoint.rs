@@ -401,6 +401,8 @@ pub struct Endpoint {
     natt_ports: Option<(u16, u16)>,
     /// Key exchange groups for PFS in Child SA rekeys (empty: no PFS).
     pfs_groups: Vec<Group>,
+    /// IKE SAs are rekeyed this long after they were established (None: never).
+    ike_rekey_time: Option<Duration>,
 }
 
 impl std::fmt::Debug for Endpoint {
@@ -488,6 +490,7 @@ impl Endpoint {
             clock_ref,
             natt_ports: None,
             pfs_groups: Vec::new(),
+            ike_rekey_time: None,
         })
     }
 
@@ -2136,6 +2139,12 @@ impl Endpoint {
         self.send_queued(now, key)
     }
 
+    /// Makes [`Endpoint::handle_timeout`] rekey every established IKE SA `after` it was
+    /// started (a rekeyed one: after its rekey) (None, the default: never). Callers wanting jitter pass a randomised value.
+    pub fn set_ike_rekey_time(&mut self, after: Option<Duration>) {
+        self.ike_rekey_time = after;
+    }
+
     /// Rekeys the IKE SA (RFC 7296 §1.3.2): a CREATE_CHILD_SA with a new IKE SPI, Ni and KEi.
     /// The new IKE SA takes over the Child SAs ([`Event::IkeSaRekeyed`]) and the old one is
     /// then deleted.
@@ -3173,6 +3182,11 @@ impl Endpoint {
             {
                 at(sa.last_recv + d);
             }
+            if let (Some(r), IkeState::Established, None, false) =
+                (self.ike_rekey_time, sa.state, &sa.ike_rekey, sa.rekeyed)
+            {
+                at(sa.created + r);
+            }
         }
         t
     }
@@ -3183,7 +3197,14 @@ impl Endpoint {
         let mut failed = Vec::new();
         let mut expired = Vec::new();
         let mut dpd = Vec::new();
+        let mut rekey = Vec::new();
         for (key, sa) in &mut self.sas {
+            if let (Some(r), IkeState::Established, None, false) =
+                (self.ike_rekey_time, sa.state, &sa.ike_rekey, sa.rekeyed)
+                && sa.created + r <= now
+            {
+                rekey.push(*key);
+            }
             if let Some(p) = &mut sa.pending
                 && p.deadline <= now
             {
@@ -3230,6 +3251,16 @@ impl Endpoint {
         for key in expired {
             debug!(spi_r = %hex(&key), "half-open IKE SA expired");
             self.remove_sa(key);
+        }
+        for key in rekey {
+            let id = IkeSaId(u64::from_be_bytes(key));
+            if let Err(e) = self.rekey_ike(now, id) {
+                debug!(id = %hex(&key), "IKE SA rekey not started: {e}");
+                // Try again one rekey period later rather than at every call.
+                if let Some(sa) = self.sas.get_mut(&key) {
+                    sa.created = now;
+                }
+            }
         }
         for key in dpd {
             if let Some(sa) = self.sas.get_mut(&key) {

@@ -404,3 +404,26 @@ fn simultaneous_ike_sa_rekeys_leave_exactly_one_ike_sa() {
     assert_eq!(ike_deleted(&p.b_events).len(), 2, "{:?}", p.b_events);
     check_after_ike_rekey(&mut p, old, child);
 }
+
+#[test]
+fn ike_sa_is_rekeyed_when_its_rekey_time_elapses() {
+    let mut p = established_pair();
+    let hour = std::time::Duration::from_secs(3600);
+    p.a.set_ike_rekey_time(Some(hour));
+    let old = (p.a.ike_sas()[0].spi_i, p.a.ike_sas()[0].spi_r);
+    let child = child_spis(&p);
+    let due = p.a.poll_timeout().expect("a rekey deadline");
+    assert!(due > p.now + hour - std::time::Duration::from_secs(60) && due <= p.now + hour);
+    p.now = due - std::time::Duration::from_secs(1);
+    p.a.handle_timeout(p.now);
+    assert!(p.a.poll_transmit().is_none(), "not yet");
+    p.now = due;
+    p.a.handle_timeout(p.now);
+    p.drive(|_, _| false);
+    assert_eq!(rekeyed(&p.a_events).len(), 1);
+    assert_eq!(rekeyed(&p.b_events).len(), 1);
+    // The next rekey is an hour after this one.
+    let next = p.a.poll_timeout().expect("the next rekey deadline");
+    assert_eq!(next, p.now + hour);
+    check_after_ike_rekey(&mut p, old, child);
+}
