@@ -14,6 +14,8 @@ macro_rules! outln {
 mod bench;
 mod ca_cmd;
 mod cmp_cmd;
+mod control_cmd;
+mod daemon_cmd;
 mod demo;
 mod verify_cmd;
 
@@ -43,6 +45,17 @@ enum Command {
     Verify(verify_cmd::VerifyArgs),
     /// Measure IKE SA setup cost and memory, SPI lookup and ESP throughput on this machine.
     Bench(bench::BenchArgs),
+    /// Run the IKE daemon from a TOML configuration, with a control socket.
+    Daemon(daemon_cmd::DaemonArgs),
+    /// Security associations of a running daemon.
+    #[command(subcommand)]
+    Sa(control_cmd::SaCommand),
+    /// Initiate a connection of a running daemon.
+    Up(control_cmd::UpArgs),
+    /// Delete a connection's IKE SAs, or one IKE SA or Child SA by SPI.
+    Down(control_cmd::DownArgs),
+    /// Make a running daemon re-read its configuration.
+    Reload(control_cmd::ReloadArgs),
 }
 
 fn main() -> ExitCode {
@@ -59,6 +72,11 @@ fn main() -> ExitCode {
         Command::Ca(cmd) => ca_cmd::run(cmd),
         Command::Demo(args) => demo::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Daemon(args) => daemon_cmd::run(args),
+        Command::Sa(cmd) => control_cmd::run_sa(cmd),
+        Command::Up(args) => control_cmd::run_up(args),
+        Command::Down(args) => control_cmd::run_down(args),
+        Command::Reload(args) => control_cmd::run_reload(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
