@@ -2654,27 +2654,43 @@ impl Endpoint {
                 NotifyType::INVALID_SYNTAX,
             );
         };
-        let (stripped, groups) = strip_ke(sa_p);
-        let chosen = proposal::select_esp(&stripped, &config.esp_proposals).and_then(
-            |(number, esp, spi_out)| {
-                let offered: &[u16] = groups
+        // RFC 7296 §1.3: a KEi whose group is in none of the offers breaks the rules.
+        if let Some(kp) = ke_p
+            && !sa_p.iter().any(|p| {
+                p.transforms
                     .iter()
-                    .find(|(n, _)| *n == number)
-                    .map_or(&[], |(_, g)| g.as_slice());
-                let group = if offered.is_empty() || (pfs_groups.is_empty() && offered.contains(&0))
-                {
-                    None
-                } else {
-                    Some(
-                        pfs_groups
-                            .iter()
-                            .copied()
-                            .find(|g| offered.contains(&g.id()))?,
-                    )
-                };
-                Some((number, esp, spi_out, group))
-            },
-        );
+                    .any(|t| t.transform_type == TransformType::KE && t.id == kp.group)
+            })
+        {
+            debug!(group = kp.group, "KEi group not offered in the SA payload");
+            return self.reply_notify(
+                key,
+                mid,
+                ExchangeType::CREATE_CHILD_SA,
+                NotifyType::INVALID_SYNTAX,
+            );
+        }
+        // The first proposal acceptable with its key exchange: with PFS configured one of our
+        // groups, without it none (or NONE).
+        let (stripped, groups) = strip_ke(sa_p);
+        let chosen = stripped.iter().zip(&groups).find_map(|(p, (_, offered))| {
+            let (number, esp, spi_out) =
+                proposal::select_esp(std::slice::from_ref(p), &config.esp_proposals)?;
+            let group = if pfs_groups.is_empty() {
+                if !offered.is_empty() && !offered.contains(&0) {
+                    return None;
+                }
+                None
+            } else {
+                Some(
+                    pfs_groups
+                        .iter()
+                        .copied()
+                        .find(|g| offered.contains(&g.id()))?,
+                )
+            };
+            Some((number, esp, spi_out, group))
+        });
         let Some((number, esp, spi_out, group)) = chosen else {
             warn!(offered = %proposal::describe(sa_p), "Child SA rekey: no acceptable proposal");
             return self.reply_notify(
