@@ -350,7 +350,22 @@ fn build(cx: &Ctx<'_>, raw: &RawFile) -> Result<DaemonConfig, ConfigError> {
                 format!("duplicate connection name {}", c.name.get_ref()),
             ));
         }
-        connections.push(connection(cx, raw, &daemon, c, &anchors, &crls)?);
+        let k = connection(cx, raw, &daemon, c, &anchors, &crls)?;
+        // One node (and socket pair) per connection for now: ports cannot be shared.
+        if let Some(o) = connections.iter().find(|o| {
+            (k.local_port != 0 && o.local_port == k.local_port)
+                || (k.local_natt_port != 0 && o.local_natt_port == k.local_natt_port)
+        }) {
+            return Err(cx.at(
+                &c.name,
+                format!(
+                    "connection {} uses the ports {}/{} of connection {}; each connection \
+                     needs its own local_port and local_natt_port for now",
+                    k.name, k.local_port, k.local_natt_port, o.name
+                ),
+            ));
+        }
+        connections.push(k);
     }
     Ok(DaemonConfig {
         daemon,

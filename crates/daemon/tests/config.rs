@@ -233,3 +233,14 @@ fn bad_peer_and_identity() {
     let e = parse(&text).expect_err("bad peer");
     assert_eq!(e.line, Some(11), "{e}");
 }
+
+#[test]
+fn connections_sharing_ports_are_refused() {
+    let second = "\n[[connection]]\nname = \"c\"\npeer = \"127.0.0.2\"\nlocal_id = \"a.example\"\nremote_id = \"b.example\"\n";
+    let e = parse(&format!("{GOOD}{second}")).expect_err("shared ports");
+    assert_eq!(e.line, Some(16), "{e}");
+    assert!(e.message.contains("ports"), "{e}");
+    let own = format!("{GOOD}{second}local_port = 10600\nlocal_natt_port = 14600\n");
+    let c = parse(&own).expect("own ports");
+    assert_eq!(c.connections[1].local_port, 10600);
+}
