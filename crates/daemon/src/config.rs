@@ -38,6 +38,7 @@ use negotiator_proto::{
 use negotiator_sadb::{Lifetime, TsRange};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
+use zeroize::Zeroize;
 
 /// Largest configuration file (and credential file) read.
 pub const MAX_FILE: u64 = 1 << 20;
@@ -161,12 +162,33 @@ struct RawTrust {
     crls: Vec<Spanned<String>>,
 }
 
-#[derive(Debug, Deserialize, PartialEq)]
+#[derive(Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 struct RawPsk {
     id: Spanned<String>,
     secret: Option<Spanned<String>>,
     secret_file: Option<Spanned<String>>,
+}
+
+impl fmt::Debug for RawPsk {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RawPsk")
+            .field("id", self.id.get_ref())
+            .field("secret", &self.secret.as_ref().map(|_| ".."))
+            .field(
+                "secret_file",
+                &self.secret_file.as_ref().map(|p| p.get_ref()),
+            )
+            .finish()
+    }
+}
+
+impl Drop for RawPsk {
+    fn drop(&mut self) {
+        if let Some(s) = self.secret.as_mut() {
+            s.get_mut().zeroize();
+        }
+    }
 }
 
 #[derive(Debug, Deserialize, Serialize, PartialEq)]
@@ -266,11 +288,16 @@ impl DaemonConfig {
             column: None,
             message,
         })?;
-        let text = String::from_utf8(bytes).map_err(|e| ConfigError {
-            line: None,
-            column: None,
-            message: format!("{}: not UTF-8: {e}", path.display()),
-        })?;
+        // The text may hold pre-shared keys: wiped once parsed.
+        let text = zeroize::Zeroizing::new(String::from_utf8(bytes).map_err(|e| {
+            let mut b = e.into_bytes();
+            b.zeroize();
+            ConfigError {
+                line: None,
+                column: None,
+                message: format!("{}: not UTF-8", path.display()),
+            }
+        })?);
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
         Self::parse(&text, &base)
     }

@@ -244,3 +244,11 @@ fn connections_sharing_ports_are_refused() {
     let c = parse(&own).expect("own ports");
     assert_eq!(c.connections[1].local_port, 10600);
 }
+
+#[test]
+fn debug_output_hides_the_secret() {
+    let c = parse(GOOD).expect("parses");
+    let d = format!("{c:?}");
+    assert!(!d.contains("s3cret"), "{d}");
+    assert!(d.contains("Psk(..)"), "{d}");
+}
