@@ -19,7 +19,8 @@
 #     cert-rsa-rsa RSA-2048 on both sides: strongSwan's IKE_AUTH exceeds 1280 octets and
 #                  comes as RFC 7383 fragments (we announce support), which we reassemble
 #     negative     failures that must be named in one line: wrong PSK, proposal
-#                  mismatch, traffic selector mismatch, untrusted CA; each both ways
+#                  mismatch, traffic selector mismatch, untrusted CA, strongSwan's
+#                  certificate revoked by a CRL; each both ways
 #   in
 #   <we|ss>-init x <we|ss>-delete (we = Negotiator, ss = strongSwan).
 # Environment:
@@ -294,6 +295,13 @@ run_negative() {
   run_neg psk ss ts "traffic selectors unacceptable" --local-ts "${LAB_INNER_NET[a]}" --remote-ts 10.9.0.0/24
   run_neg cert-ecdsa we unknown-ca "certificate of b.lab.example refused" "${ts_ok[@]}" --ca "$OUT/other-ca.pem"
   run_neg cert-ecdsa ss unknown-ca "certificate of b.lab.example refused" "${ts_ok[@]}" --ca "$OUT/other-ca.pem"
+  # strongSwan's own certificate, revoked by a CRL that strongSwan's pki tool signs with the
+  # lab CA (issue 4: a revoked strongSwan-facing credential is refused).
+  STRONGSWAN_CONF="$LAB_STATE/pki/pki.strongswan.conf" pki --signcrl \
+    --cacert "$LAB_STATE/pki/ca.pem" --cakey "$LAB_STATE/pki/ca.key" \
+    --cert "$LAB_STATE/pki/b-ecdsa.pem" --reason key-compromise --outform pem > "$OUT/revoked-b.crl"
+  run_neg cert-ecdsa we revoked "certificate revoked.*b.lab.example" "${ts_ok[@]}" --crl "$OUT/revoked-b.crl"
+  run_neg cert-ecdsa ss revoked "certificate revoked.*b.lab.example" "${ts_ok[@]}" --crl "$OUT/revoked-b.crl"
 }
 
 for scen in "${scenarios[@]}"; do

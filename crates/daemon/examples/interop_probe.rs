@@ -62,6 +62,8 @@ struct Args {
     cert: Option<PathBuf>,
     key: Option<PathBuf>,
     ca: Option<PathBuf>,
+    /// CRL files (PEM or DER); with any, the peer's path must have a known status.
+    crls: Vec<PathBuf>,
     initiate: bool,
     ike_port: u16,
     natt_port: u16,
@@ -113,6 +115,7 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             "--cert" => a.cert = Some(val()?.into()),
             "--key" => a.key = Some(val()?.into()),
             "--ca" => a.ca = Some(val()?.into()),
+            "--crl" => a.crls.push(val()?.into()),
             "--ike-port" => a.ike_port = port(val()?)?,
             "--natt-port" => a.natt_port = port(val()?)?,
             "--peer-natt-port" => a.peer_natt_port = port(val()?)?,
@@ -154,6 +157,46 @@ impl negotiator_proto::KeyLog for FileKeyLog {
     }
 }
 
+/// A CRL file, PEM ("X509 CRL") or DER.
+fn load_crl(p: &std::path::Path) -> Result<Vec<u8>, String> {
+    let data = std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?;
+    if let Ok(text) = std::str::from_utf8(&data) {
+        if let Some(start) = text.find("-----BEGIN X509 CRL-----") {
+            let body = &text[start + "-----BEGIN X509 CRL-----".len()..];
+            let end = body
+                .find("-----END X509 CRL-----")
+                .ok_or_else(|| format!("{}: unterminated PEM", p.display()))?;
+            let b64: String = body[..end].chars().filter(|c| !c.is_whitespace()).collect();
+            return base64_decode(&b64).ok_or_else(|| format!("{}: bad base64", p.display()));
+        }
+    }
+    Ok(data)
+}
+
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let val = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => u32::from(c - b'A'),
+            b'a'..=b'z' => u32::from(c - b'a') + 26,
+            b'0'..=b'9' => u32::from(c - b'0') + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        })
+    };
+    let mut out = Vec::new();
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for &c in s.trim_end_matches('=').as_bytes() {
+        acc = (acc << 6) | val(c)?;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push(u8::try_from((acc >> bits) & 0xff).ok()?);
+        }
+    }
+    Some(out)
+}
+
 fn build_config(a: &Args) -> Result<Config, String> {
     let id = identity(a.id.as_deref().ok_or("--id is required")?)?;
     let remote_id = a.remote_id.as_deref().map(identity).transpose()?;
@@ -176,7 +219,11 @@ fn build_config(a: &Args) -> Result<Config, String> {
                 },
                 RemoteAuth::Certificate {
                     anchors,
-                    crls: Vec::new(),
+                    crls: a
+                        .crls
+                        .iter()
+                        .map(|p| load_crl(p))
+                        .collect::<Result<Vec<_>, String>>()?,
                 },
             )
         }
