@@ -160,15 +160,15 @@ impl negotiator_proto::KeyLog for FileKeyLog {
 /// A CRL file, PEM ("X509 CRL") or DER.
 fn load_crl(p: &std::path::Path) -> Result<Vec<u8>, String> {
     let data = std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?;
-    if let Ok(text) = std::str::from_utf8(&data) {
-        if let Some(start) = text.find("-----BEGIN X509 CRL-----") {
-            let body = &text[start + "-----BEGIN X509 CRL-----".len()..];
-            let end = body
-                .find("-----END X509 CRL-----")
-                .ok_or_else(|| format!("{}: unterminated PEM", p.display()))?;
-            let b64: String = body[..end].chars().filter(|c| !c.is_whitespace()).collect();
-            return base64_decode(&b64).ok_or_else(|| format!("{}: bad base64", p.display()));
-        }
+    if let Ok(text) = std::str::from_utf8(&data)
+        && let Some(start) = text.find("-----BEGIN X509 CRL-----")
+    {
+        let body = &text[start + "-----BEGIN X509 CRL-----".len()..];
+        let end = body
+            .find("-----END X509 CRL-----")
+            .ok_or_else(|| format!("{}: unterminated PEM", p.display()))?;
+        let b64: String = body[..end].chars().filter(|c| !c.is_whitespace()).collect();
+        return base64_decode(&b64).ok_or_else(|| format!("{}: bad base64", p.display()));
     }
     Ok(data)
 }
