@@ -31,7 +31,7 @@ use negotiator_proto::{
 
 const USAGE: &str = "\
 usage: interop_probe --local IP --remote IP --id ID [--remote-id ID]
-         (--psk SECRET | --cert FILE --key FILE --ca FILE)
+         (--psk SECRET | --cert FILE --key FILE --ca FILE [--crl FILE]...)
          [--initiate] [--ike-port 500] [--natt-port 4500] [--peer-natt-port 4500]
          [--ike PROPOSAL]... [--esp PROPOSAL]...
          [--local-ts CIDR]... [--remote-ts CIDR]...
