@@ -354,8 +354,16 @@ impl NodeState {
         let mut ike_buf = vec![0u8; MAX_DATAGRAM];
         let mut natt_buf = vec![0u8; MAX_DATAGRAM];
         info!(ike = %self.ike_addr, natt = %self.natt_addr, "node running");
+        // The IKE core's deadline is a scan over its IKE SAs; it is asked again only after
+        // something touched the core, not after every ESP packet.
+        let mut ike_deadline = None;
+        let mut ike_dirty = true;
         loop {
-            let deadline = [self.endpoint.poll_timeout(), self.sadb.poll_timeout()]
+            if ike_dirty {
+                ike_deadline = self.endpoint.poll_timeout();
+                ike_dirty = false;
+            }
+            let deadline = [ike_deadline, self.sadb.poll_timeout()]
                 .into_iter()
                 .flatten()
                 .min()
@@ -364,6 +372,7 @@ impl NodeState {
             tokio::select! {
                 r = self.ike.recv_from(&mut ike_buf) => match r {
                     Ok((n, from)) => {
+                        ike_dirty = true;
                         let now = Instant::now();
                         let mut spis = Spis { sadb: &mut self.sadb, provider: &*self.provider };
                         self.endpoint.handle_datagram(now, self.ike_addr, from, &ike_buf[..n], &mut spis);
@@ -371,10 +380,11 @@ impl NodeState {
                     Err(e) => debug!("IKE socket: {e}"),
                 },
                 r = self.natt.recv_from(&mut natt_buf) => match r {
-                    Ok((n, from)) => self.handle_natt(&mut natt_buf[..n], from).await,
+                    Ok((n, from)) => ike_dirty |= self.handle_natt(&mut natt_buf[..n], from).await,
                     Err(e) => debug!("NAT-T socket: {e}"),
                 },
                 () = sleep => {
+                    ike_dirty = true;
                     let now = Instant::now();
                     self.endpoint.handle_timeout(now);
                     self.sadb.handle_timeout(now);
@@ -385,14 +395,15 @@ impl NodeState {
                         let _ = done.send(());
                         return;
                     }
-                    Some(c) => self.command(c).await,
+                    Some(c) => ike_dirty |= self.command(c).await,
                 },
             }
-            self.flush().await;
+            ike_dirty |= self.flush().await;
         }
     }
 
-    async fn command(&mut self, c: Command) {
+    /// Runs one command; returns whether the IKE core was touched.
+    async fn command(&mut self, c: Command) -> bool {
         let now = Instant::now();
         match c {
             Command::Initiate(remote) => {
@@ -400,9 +411,10 @@ impl NodeState {
                     warn!("cannot initiate: {e}");
                 }
             }
-            Command::Send(packet) => self.send_inner(packet, now).await,
+            Command::Send(packet) => return self.send_inner(packet, now).await,
             Command::Snapshot(tx) => {
                 let _ = tx.send(self.snapshot());
+                return false;
             }
             Command::DeleteIke(id) => {
                 if let Err(e) = self.endpoint.delete_ike(now, id) {
@@ -421,6 +433,7 @@ impl NodeState {
             }
             Command::Shutdown(_) => {}
         }
+        true
     }
 
     fn snapshot(&self) -> Snapshot {
@@ -470,14 +483,22 @@ impl NodeState {
         }
     }
 
-    async fn send_inner(&mut self, packet: Vec<u8>, now: Instant) {
+    /// Protects one outbound packet, or holds it while an SA is negotiated; returns whether
+    /// a negotiation was started (the IKE core was touched).
+    async fn send_inner(&mut self, packet: Vec<u8>, now: Instant) -> bool {
         let Some(dst) = destination(&packet) else {
             debug!("not an IP packet; dropped");
-            return;
+            return false;
         };
         match self.sadb.acquire(dst, now) {
-            AcquireResult::Established { .. } => self.seal_and_send(dst, &packet).await,
-            AcquireResult::Pending => self.queue(dst, packet),
+            AcquireResult::Established { .. } => {
+                self.seal_and_send(dst, &packet).await;
+                false
+            }
+            AcquireResult::Pending => {
+                self.queue(dst, packet);
+                false
+            }
             AcquireResult::Start { .. } => {
                 self.queue(dst, packet);
                 match self.cfg.peer {
@@ -495,6 +516,7 @@ impl NodeState {
                         self.acquire_queue.remove(&dst);
                     }
                 }
+                true
             }
         }
     }
@@ -539,11 +561,13 @@ impl NodeState {
         }
     }
 
-    async fn handle_natt(&mut self, datagram: &mut [u8], from: SocketAddr) {
+    /// Handles one datagram on the NAT-T socket; returns whether it went to the IKE core.
+    async fn handle_natt(&mut self, datagram: &mut [u8], from: SocketAddr) -> bool {
         match classify_udp_encap(datagram) {
-            UdpEncapKind::Keepalive => {}
+            UdpEncapKind::Keepalive => false,
             UdpEncapKind::Invalid(why) => {
-                debug!(%from, "NAT-T datagram dropped: {why}")
+                debug!(%from, "NAT-T datagram dropped: {why}");
+                false
             }
             UdpEncapKind::Ike(_) => {
                 let now = Instant::now();
@@ -555,33 +579,44 @@ impl NodeState {
                 let ike = &datagram[4..];
                 self.endpoint
                     .handle_datagram(now, self.natt_addr, from, ike, &mut spis);
+                true
             }
-            UdpEncapKind::Esp(_) => match self.esp.open(datagram) {
-                Ok((spi, d)) => {
-                    let len = u64::try_from(d.payload.len()).unwrap_or(u64::MAX);
-                    self.sadb.record_inbound(spi, len, Instant::now());
-                    let inner = datagram[d.payload].to_vec();
-                    if self.events.try_send(NodeEvent::Inbound(inner)).is_err() {
-                        // Like a full receive queue: the packet is dropped, the node goes on.
-                        debug!("application queue full; inbound packet dropped");
-                    }
-                }
-                Err(e) => {
-                    let spi = datagram
-                        .get(..4)
-                        .map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
-                    match e {
-                        negotiator_esp::EspError::Replay(_) => self.sadb.record_replay_drop(spi),
-                        negotiator_esp::EspError::AuthFailed => self.sadb.record_auth_failure(spi),
-                        _ => {}
-                    }
-                    debug!(%from, "ESP packet dropped: {e}");
-                }
-            },
+            UdpEncapKind::Esp(_) => {
+                self.handle_esp(datagram, from);
+                false
+            }
         }
     }
 
-    async fn flush(&mut self) {
+    /// Decapsulates one ESP packet and hands its payload to the application.
+    fn handle_esp(&mut self, datagram: &mut [u8], from: SocketAddr) {
+        match self.esp.open(datagram) {
+            Ok((spi, d)) => {
+                let len = u64::try_from(d.payload.len()).unwrap_or(u64::MAX);
+                self.sadb.record_inbound(spi, len, Instant::now());
+                let inner = datagram[d.payload].to_vec();
+                if self.events.try_send(NodeEvent::Inbound(inner)).is_err() {
+                    // Like a full receive queue: the packet is dropped, the node goes on.
+                    debug!("application queue full; inbound packet dropped");
+                }
+            }
+            Err(e) => {
+                let spi = datagram
+                    .get(..4)
+                    .map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
+                match e {
+                    negotiator_esp::EspError::Replay(_) => self.sadb.record_replay_drop(spi),
+                    negotiator_esp::EspError::AuthFailed => self.sadb.record_auth_failure(spi),
+                    _ => {}
+                }
+                debug!(%from, "ESP packet dropped: {e}");
+            }
+        }
+    }
+
+    /// Sends the IKE core's queued datagrams: from the NAT-T socket behind the non-ESP marker
+    /// (RFC 3948 §2.2) when the IKE SA floated there, else from the IKE socket.
+    async fn send_ike(&mut self) {
         while let Some(t) = self.endpoint.poll_transmit() {
             let r = if t.local.port() == self.natt_addr.port() {
                 let mut d = Vec::with_capacity(t.data.len() + 4);
@@ -595,10 +630,19 @@ impl NodeState {
                 debug!(remote = %t.remote, "IKE send: {e}");
             }
         }
+    }
+
+    /// Sends what is queued and handles events; returns whether the IKE core's timers may have
+    /// changed (so that its deadline must be asked again).
+    async fn flush(&mut self) -> bool {
+        self.send_ike().await;
+        let mut touched = false;
         while let Some(ev) = self.endpoint.poll_event() {
+            touched = true;
             self.handle_event(ev).await;
         }
         while let Some(ev) = self.sadb.poll_event() {
+            touched = true;
             match ev {
                 SadbEvent::Installed { spi_in, spi_out } => {
                     info!(
@@ -613,11 +657,7 @@ impl NodeState {
                     // RFC 7296 §2.8: rekey with CREATE_CHILD_SA; the old SA keeps running
                     // until the new one is installed and the old one deleted.
                     info!(spi_in = %format!("{spi_in:08x}"), "Child SA soft lifetime reached; rekeying");
-                    let ike = self
-                        .endpoint
-                        .ike_sas()
-                        .into_iter()
-                        .find_map(|s| s.children.iter().any(|c| c.0 == spi_in).then_some(s.id));
+                    let ike = self.endpoint.ike_sa_of_child(spi_in);
                     let Some(ike) = ike else {
                         debug!(spi_in = %format!("{spi_in:08x}"), "soft-expired Child SA has no IKE SA; not rekeyed");
                         continue;
@@ -633,19 +673,7 @@ impl NodeState {
                         warn!(spi_in = %format!("{spi_in:08x}"), "Child SA rekey not started: {e}");
                     }
                     // The request goes out now, not at the next wake-up.
-                    while let Some(t) = self.endpoint.poll_transmit() {
-                        let r = if t.local.port() == self.natt_addr.port() {
-                            let mut d = Vec::with_capacity(t.data.len() + 4);
-                            d.extend_from_slice(&[0, 0, 0, 0]);
-                            d.extend_from_slice(&t.data);
-                            self.natt.send_to(&d, t.remote).await
-                        } else {
-                            self.ike.send_to(&t.data, t.remote).await
-                        };
-                        if let Err(e) = r {
-                            debug!(remote = %t.remote, "IKE send: {e}");
-                        }
-                    }
+                    self.send_ike().await;
                 }
                 SadbEvent::HardExpired { spi_in } | SadbEvent::Deleted { spi_in, .. } => {
                     let spi_out = self.esp.outbound_sa(spi_in).map_or(0, |s| s.spi());
@@ -656,6 +684,7 @@ impl NodeState {
                 _ => {}
             }
         }
+        touched
     }
 
     /// Reports a lifecycle event; these are never dropped (the receiver applies backpressure).
@@ -710,7 +739,7 @@ impl NodeState {
                 for dst in waiting {
                     if let Some(q) = self.acquire_queue.remove(&dst) {
                         for p in q {
-                            self.send_inner(p, Instant::now()).await;
+                            let _ = self.send_inner(p, Instant::now()).await;
                         }
                     }
                 }

@@ -1036,27 +1036,12 @@ impl Endpoint {
                     proposal::describe(sa_p)
                 ))
             })?;
-            let tsi: Vec<TsRange> = tsi
-                .ok_or(ProtoError::MissingPayload("TSi"))?
-                .iter()
-                .filter_map(ts::from_wire)
-                .collect();
-            let tsr: Vec<TsRange> = tsr
-                .ok_or(ProtoError::MissingPayload("TSr"))?
-                .iter()
-                .filter_map(ts::from_wire)
-                .collect();
-            if tsi.is_empty()
-                || tsr.is_empty()
-                || !ts::is_subset(&tsi, &config.local_ts)
-                || !ts::is_subset(&tsr, &config.remote_ts)
-            {
-                return Err(ProtoError::TsUnacceptable(format!(
-                    "responder narrowed to {} === {}, outside what we proposed",
-                    ts::describe(&tsi),
-                    ts::describe(&tsr)
-                )));
-            }
+            let (tsi, tsr) = ts::check_narrowed(
+                tsi.ok_or(ProtoError::MissingPayload("TSi"))?,
+                tsr.ok_or(ProtoError::MissingPayload("TSr"))?,
+                &config.local_ts,
+                &config.remote_ts,
+            )?;
             Ok((esp, spi_out, tsi, tsr))
         })();
         match (child, spi_in) {
@@ -1435,27 +1420,12 @@ impl Endpoint {
                     offered: proposal::describe(sa_p),
                     configured: proposal::describe_esp_config(&config.esp_proposals),
                 })?;
-            let peer_tsi: Vec<TsRange> = tsi
-                .ok_or(ProtoError::MissingPayload("TSi"))?
-                .iter()
-                .filter_map(ts::from_wire)
-                .collect();
-            let peer_tsr: Vec<TsRange> = tsr
-                .ok_or(ProtoError::MissingPayload("TSr"))?
-                .iter()
-                .filter_map(ts::from_wire)
-                .collect();
-            let n_tsi = ts::narrow(&peer_tsi, &config.remote_ts);
-            let n_tsr = ts::narrow(&peer_tsr, &config.local_ts);
-            if n_tsi.is_empty() || n_tsr.is_empty() {
-                return Err(ProtoError::TsUnacceptable(format!(
-                    "peer proposed {} === {}, we are configured for {} === {}",
-                    ts::describe(&peer_tsi),
-                    ts::describe(&peer_tsr),
-                    ts::describe(&config.remote_ts),
-                    ts::describe(&config.local_ts)
-                )));
-            }
+            let (n_tsi, n_tsr) = ts::narrow_offer(
+                tsi.ok_or(ProtoError::MissingPayload("TSi"))?,
+                tsr.ok_or(ProtoError::MissingPayload("TSr"))?,
+                &config.local_ts,
+                &config.remote_ts,
+            )?;
             Ok((number, esp, spi_out, n_tsi, n_tsr))
         })();
         let id = IkeSaId(u64::from_be_bytes(key));
@@ -1529,6 +1499,15 @@ impl Endpoint {
 
     // ------------------------------------------------------------------------------------
     // INFORMATIONAL
+
+    /// The IKE SA a Child SA (by our inbound SPI) belongs to, without building every SA's
+    /// summary as [`Endpoint::ike_sas`] does.
+    pub fn ike_sa_of_child(&self, spi_in: u32) -> Option<IkeSaId> {
+        self.sas
+            .iter()
+            .find(|(_, sa)| sa.children.iter().any(|c| c.spi_in == spi_in))
+            .map(|(k, _)| IkeSaId(u64::from_be_bytes(*k)))
+    }
 
     /// Deletes a Child SA (by our inbound SPI) with an INFORMATIONAL exchange.
     pub fn delete_child(
@@ -2044,27 +2023,12 @@ impl Endpoint {
                     return Err(ProtoError::InvalidPayload("unexpected KEr".into()));
                 }
             };
-            let tsi: Vec<TsRange> = tsi
-                .ok_or(ProtoError::MissingPayload("TSi"))?
-                .iter()
-                .filter_map(ts::from_wire)
-                .collect();
-            let tsr: Vec<TsRange> = tsr
-                .ok_or(ProtoError::MissingPayload("TSr"))?
-                .iter()
-                .filter_map(ts::from_wire)
-                .collect();
-            if tsi.is_empty()
-                || tsr.is_empty()
-                || !ts::is_subset(&tsi, &config.local_ts)
-                || !ts::is_subset(&tsr, &config.remote_ts)
-            {
-                return Err(ProtoError::TsUnacceptable(format!(
-                    "responder narrowed to {} === {}, outside what we proposed",
-                    ts::describe(&tsi),
-                    ts::describe(&tsr)
-                )));
-            }
+            let (tsi, tsr) = ts::check_narrowed(
+                tsi.ok_or(ProtoError::MissingPayload("TSi"))?,
+                tsr.ok_or(ProtoError::MissingPayload("TSr"))?,
+                &config.local_ts,
+                &config.remote_ts,
+            )?;
             let params = child_params_with(
                 &*provider,
                 &config,
@@ -2749,18 +2713,15 @@ impl Endpoint {
             }
             (None, None) => None,
         };
-        let peer_tsi: Vec<TsRange> = tsi.iter().filter_map(ts::from_wire).collect();
-        let peer_tsr: Vec<TsRange> = tsr.iter().filter_map(ts::from_wire).collect();
-        let n_tsi = ts::narrow(&peer_tsi, &config.remote_ts);
-        let n_tsr = ts::narrow(&peer_tsr, &config.local_ts);
-        if n_tsi.is_empty() || n_tsr.is_empty() {
+        let Ok((n_tsi, n_tsr)) = ts::narrow_offer(tsi, tsr, &config.local_ts, &config.remote_ts)
+        else {
             return self.reply_notify(
                 key,
                 mid,
                 ExchangeType::CREATE_CHILD_SA,
                 NotifyType::TS_UNACCEPTABLE,
             );
-        }
+        };
         let spi_in = spis.allocate_spi();
         let params = child_params_with(
             &*provider,

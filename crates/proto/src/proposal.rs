@@ -139,6 +139,25 @@ fn encr_of(t: &Transform) -> Option<Encr> {
     Encr::from_transform(t.id, t.key_length())
 }
 
+/// Picks encryption and, unless it is an AEAD, integrity from one proposal. An AEAD proposal
+/// must carry no integrity transform other than NONE (RFC 5282 §8).
+fn pick_cipher(p: &Proposal, encrs: &[Encr], integs: &[Integ]) -> Option<(Encr, Option<Integ>)> {
+    let encr = pick(p, TransformType::ENCR, |t| {
+        encr_of(t).filter(|e| encrs.contains(e))
+    })?;
+    if encr.is_aead() {
+        let integ_present = p
+            .transforms
+            .iter()
+            .any(|t| t.transform_type == TransformType::INTEG && t.id != 0);
+        return (!integ_present).then_some((encr, None));
+    }
+    let integ = pick(p, TransformType::INTEG, |t| {
+        Integ::from_id(t.id).filter(|x| integs.contains(x))
+    })?;
+    Some((encr, Some(integ)))
+}
+
 /// Selects an IKE proposal from the peer's offer, by the peer's order of preference.
 /// Returns the proposal number and the suite.
 pub fn select_ike(offer: &[Proposal], cfg: &[IkeProposal]) -> Option<(u8, IkeSuite)> {
@@ -153,32 +172,13 @@ pub fn select_ike(offer: &[Proposal], cfg: &[IkeProposal]) -> Option<(u8, IkeSui
             continue;
         }
         for c in cfg {
-            let Some(encr) = pick(p, TransformType::ENCR, |t| {
-                encr_of(t).filter(|e| c.encr.contains(e))
-            }) else {
+            let Some((encr, integ)) = pick_cipher(p, &c.encr, &c.integ) else {
                 continue;
             };
             let Some(prf) = pick(p, TransformType::PRF, |t| {
                 Prf::from_id(t.id).filter(|x| c.prf.contains(x))
             }) else {
                 continue;
-            };
-            let integ = if encr.is_aead() {
-                // RFC 5282 §8: an AEAD proposal carries no integrity (or only NONE).
-                if p.transforms
-                    .iter()
-                    .any(|t| t.transform_type == TransformType::INTEG && t.id != 0)
-                {
-                    continue;
-                }
-                None
-            } else {
-                match pick(p, TransformType::INTEG, |t| {
-                    Integ::from_id(t.id).filter(|x| c.integ.contains(x))
-                }) {
-                    Some(i) => Some(i),
-                    None => continue,
-                }
             };
             let Some(group) = pick(p, TransformType::KE, |t| {
                 Group::from_id(t.id).filter(|g| c.groups.contains(g))
@@ -243,26 +243,8 @@ pub fn select_esp(offer: &[Proposal], cfg: &[EspProposal]) -> Option<(u8, EspSui
             continue;
         }
         for c in cfg {
-            let Some(encr) = pick(p, TransformType::ENCR, |t| {
-                encr_of(t).filter(|e| c.encr.contains(e))
-            }) else {
+            let Some((encr, integ)) = pick_cipher(p, &c.encr, &c.integ) else {
                 continue;
-            };
-            let integ = if encr.is_aead() {
-                if p.transforms
-                    .iter()
-                    .any(|t| t.transform_type == TransformType::INTEG && t.id != 0)
-                {
-                    continue;
-                }
-                None
-            } else {
-                match pick(p, TransformType::INTEG, |t| {
-                    Integ::from_id(t.id).filter(|x| c.integ.contains(x))
-                }) {
-                    Some(i) => Some(i),
-                    None => continue,
-                }
             };
             return Some((p.number, EspSuite { encr, integ }, spi));
         }

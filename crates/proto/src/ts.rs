@@ -5,6 +5,8 @@ use std::net::IpAddr;
 use negotiator_sadb::TsRange;
 use negotiator_wire::v2::TrafficSelector;
 
+use crate::error::ProtoError;
+
 /// Converts a configured range to its wire form.
 pub fn to_wire(r: &TsRange) -> TrafficSelector {
     TrafficSelector::from_range(r.protocol, (r.start_port, r.end_port), r.start, r.end)
@@ -94,4 +96,49 @@ pub fn describe(ts: &[TsRange]) -> String {
         })
         .collect();
     v.join(" ")
+}
+
+fn ranges(t: &[TrafficSelector]) -> Vec<TsRange> {
+    t.iter().filter_map(from_wire).collect()
+}
+
+/// Responder side: narrows the peer's TSi/TSr to our configuration (TSi is the initiator's
+/// side, so it meets our remote selectors). Returns (TSi, TSr) or TS_UNACCEPTABLE naming both.
+pub fn narrow_offer(
+    tsi: &[TrafficSelector],
+    tsr: &[TrafficSelector],
+    local: &[TsRange],
+    remote: &[TsRange],
+) -> Result<(Vec<TsRange>, Vec<TsRange>), ProtoError> {
+    let (peer_tsi, peer_tsr) = (ranges(tsi), ranges(tsr));
+    let n_tsi = narrow(&peer_tsi, remote);
+    let n_tsr = narrow(&peer_tsr, local);
+    if n_tsi.is_empty() || n_tsr.is_empty() {
+        return Err(ProtoError::TsUnacceptable(format!(
+            "peer proposed {} === {}, we are configured for {} === {}",
+            describe(&peer_tsi),
+            describe(&peer_tsr),
+            describe(remote),
+            describe(local)
+        )));
+    }
+    Ok((n_tsi, n_tsr))
+}
+
+/// Initiator side: the responder's narrowed TSi/TSr must lie inside what we proposed.
+pub fn check_narrowed(
+    tsi: &[TrafficSelector],
+    tsr: &[TrafficSelector],
+    local: &[TsRange],
+    remote: &[TsRange],
+) -> Result<(Vec<TsRange>, Vec<TsRange>), ProtoError> {
+    let (tsi, tsr) = (ranges(tsi), ranges(tsr));
+    if tsi.is_empty() || tsr.is_empty() || !is_subset(&tsi, local) || !is_subset(&tsr, remote) {
+        return Err(ProtoError::TsUnacceptable(format!(
+            "responder narrowed to {} === {}, outside what we proposed",
+            describe(&tsi),
+            describe(&tsr)
+        )));
+    }
+    Ok((tsi, tsr))
 }
