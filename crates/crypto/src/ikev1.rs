@@ -12,7 +12,8 @@ const MAX_PRF_LEN: usize = 64;
 /// Largest keying material produced by the expansion functions here.
 const MAX_EXPANSION: usize = 255 * 32;
 
-/// `SKEYID = prf(Ni_b | Nr_b, g^xy)` for signature authentication.
+/// `SKEYID = prf(Ni_b | Nr_b, g^xy)` for signature authentication: the same function as
+/// IKEv2's SKEYSEED.
 pub fn skeyid_sig(
     p: &dyn CryptoProvider,
     prf: Prf,
@@ -20,11 +21,7 @@ pub fn skeyid_sig(
     nr: &[u8],
     g_xy: &[u8],
 ) -> Result<Secret, CryptoError> {
-    let mut key = Vec::with_capacity(ni.len() + nr.len());
-    key.extend_from_slice(ni);
-    key.extend_from_slice(nr);
-    let key = Secret::new(key);
-    p.prf(prf, key.as_bytes(), &[g_xy])
+    crate::ikev2::skeyseed(p, prf, ni, nr, g_xy)
 }
 
 /// `SKEYID = prf(pre-shared-key, Ni_b | Nr_b)` for pre-shared key authentication.
