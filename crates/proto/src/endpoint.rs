@@ -1726,16 +1726,14 @@ impl Endpoint {
             // RFC 7296 §1.4.1: the response to an IKE SA delete is empty.
             out.clear();
         }
-        let header = sa.header(ExchangeType::INFORMATIONAL, mid, true);
-        let keys = sa.keys.as_mut().ok_or(ProtoError::Internal("no keys"))?;
-        let data = keys.seal(&*provider, header, &out)?;
-        sa.cached_response = Some((mid, vec![data.clone()]));
-        sa.expected_peer_mid = mid.wrapping_add(1);
-        self.transmits.push_back(Transmit {
-            local: sa.local,
-            remote: sa.remote,
-            data,
-        });
+        respond(
+            sa,
+            &*provider,
+            &mut self.transmits,
+            ExchangeType::INFORMATIONAL,
+            mid,
+            &out,
+        )?;
         for (spi_in, spi_out) in deleted {
             info!(spi_in = %format!("{spi_in:08x}"), "Child SA deleted by peer");
             self.events.push_back(Event::ChildSaDeleted {
@@ -2446,20 +2444,11 @@ impl Endpoint {
                 .sas
                 .get_mut(&key)
                 .ok_or(ProtoError::Internal("no SA"))?;
-            let header = sa.header(ex, mid, true);
-            let keys = sa.keys.as_mut().ok_or(ProtoError::Internal("no keys"))?;
             let n = notify(
                 NotifyType::INVALID_KE_PAYLOAD,
                 suite.group.id().to_be_bytes().to_vec(),
             );
-            let data = keys.seal(&*provider, header, &[n])?;
-            sa.cached_response = Some((mid, vec![data.clone()]));
-            sa.expected_peer_mid = mid.wrapping_add(1);
-            self.transmits.push_back(Transmit {
-                local: sa.local,
-                remote: sa.remote,
-                data,
-            });
+            respond(sa, &*provider, &mut self.transmits, ex, mid, &[n])?;
             return Ok(());
         }
         let ke = provider.start_key_exchange(suite.group)?;
@@ -2498,16 +2487,7 @@ impl Endpoint {
             .sas
             .get_mut(&key)
             .ok_or(ProtoError::Internal("no SA"))?;
-        let header = sa.header(ex, mid, true);
-        let keys = sa.keys.as_mut().ok_or(ProtoError::Internal("no keys"))?;
-        let data = keys.seal(&*provider, header, &out)?;
-        sa.cached_response = Some((mid, vec![data.clone()]));
-        sa.expected_peer_mid = mid.wrapping_add(1);
-        self.transmits.push_back(Transmit {
-            local: sa.local,
-            remote: sa.remote,
-            data,
-        });
+        respond(sa, &*provider, &mut self.transmits, ex, mid, &out)?;
         if colliding {
             // §2.8.1: decided when our own rekey is answered.
             sa.answered_ike_rekey = Some((new_key, min_nonce));
@@ -2687,20 +2667,18 @@ impl Endpoint {
                     .sas
                     .get_mut(&key)
                     .ok_or(ProtoError::Internal("no SA"))?;
-                let header = sa.header(ExchangeType::CREATE_CHILD_SA, mid, true);
-                let keys = sa.keys.as_mut().ok_or(ProtoError::Internal("no keys"))?;
                 let n = notify(
                     NotifyType::INVALID_KE_PAYLOAD,
                     g.id().to_be_bytes().to_vec(),
                 );
-                let data = keys.seal(&*provider, header, &[n])?;
-                sa.cached_response = Some((mid, vec![data.clone()]));
-                sa.expected_peer_mid = mid.wrapping_add(1);
-                self.transmits.push_back(Transmit {
-                    local: sa.local,
-                    remote: sa.remote,
-                    data,
-                });
+                respond(
+                    sa,
+                    &*provider,
+                    &mut self.transmits,
+                    ExchangeType::CREATE_CHILD_SA,
+                    mid,
+                    &[n],
+                )?;
                 return Ok(());
             }
             (None, Some(_)) => {
@@ -3056,16 +3034,14 @@ impl Endpoint {
             .sas
             .get_mut(&key)
             .ok_or(ProtoError::Internal("no SA"))?;
-        let header = sa.header(exchange, mid, true);
-        let keys = sa.keys.as_mut().ok_or(ProtoError::Internal("no keys"))?;
-        let data = keys.seal(&*provider, header, &[notify(t, Vec::new())])?;
-        sa.cached_response = Some((mid, vec![data.clone()]));
-        sa.expected_peer_mid = mid.wrapping_add(1);
-        self.transmits.push_back(Transmit {
-            local: sa.local,
-            remote: sa.remote,
-            data,
-        });
+        respond(
+            sa,
+            &*provider,
+            &mut self.transmits,
+            exchange,
+            mid,
+            &[notify(t, Vec::new())],
+        )?;
         Ok(())
     }
 
@@ -3253,6 +3229,29 @@ impl Endpoint {
         self.init_index.clear();
         self.half_open = 0;
     }
+}
+
+/// Seals a response to request `mid`, keeps it for replay to a retransmitted request
+/// (RFC 7296 §2.1), moves the peer's window on and queues it for sending.
+fn respond(
+    sa: &mut IkeSa,
+    provider: &dyn CryptoProvider,
+    transmits: &mut VecDeque<Transmit>,
+    exchange: ExchangeType,
+    mid: u32,
+    inner: &[Payload],
+) -> Result<(), ProtoError> {
+    let header = sa.header(exchange, mid, true);
+    let keys = sa.keys.as_mut().ok_or(ProtoError::Internal("no keys"))?;
+    let data = keys.seal(provider, header, inner)?;
+    sa.cached_response = Some((mid, vec![data.clone()]));
+    sa.expected_peer_mid = mid.wrapping_add(1);
+    transmits.push_back(Transmit {
+        local: sa.local,
+        remote: sa.remote,
+        data,
+    });
+    Ok(())
 }
 
 fn check_nonce(n: &[u8]) -> Result<(), ProtoError> {
